@@ -1,6 +1,6 @@
 /** The error the config loader throws, carrying every diagnostic found. */
 
-import { BetraceError } from '../processor/errors';
+import { BetraceError } from '../processor/betrace-error';
 import { formatConfigDiagnostic } from './errors';
 
 import type { ConfigDiagnostic } from './errors';

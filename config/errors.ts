@@ -5,8 +5,6 @@
  * ConfigError.
  */
 
-import type { ConfigError as ConfigErrorClass } from './config-error';
-
 /** Codes of configuration errors, with what each means. */
 export const CONFIG_ERRORS = {
   ERR_CONFIG_READ_FAILED: 'the config file could not be read',
@@ -61,19 +59,3 @@ export function formatConfigDiagnostic(d: ConfigDiagnostic): string {
   const path = d.path === '' ? '' : `${d.path}: `;
   return `${where}: ${d.code}: ${path}${d.message}`;
 }
-
-/**
- * Thrown when a configuration cannot be used; `diagnostics` holds every
- * problem found (the class lives in config/config-error.ts).
- */
-export declare const ConfigError: typeof ConfigErrorClass;
-export type ConfigError = ConfigErrorClass;
-
-// processor/errors.ts reads CONFIG_ERRORS while it loads, before it defines
-// BetraceError, so a class extending BetraceError cannot be built while this
-// file loads. The getter loads it at first use, when both files are complete.
-Object.defineProperty(exports, 'ConfigError', {
-  enumerable: true,
-  get: (): typeof ConfigErrorClass =>
-    (require('./config-error') as typeof import('./config-error')).ConfigError,
-});

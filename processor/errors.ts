@@ -8,6 +8,9 @@
 import { CONFIG_ERRORS } from '../config/errors';
 import { DSL_ERRORS } from '../dsl/errors';
 import { PROTO_ERRORS } from '../proto/errors';
+import { EXPORTER_ERRORS } from './exporter/errors';
+import { RECEIVER_ERRORS } from './receiver/errors';
+import { SIGNING_ERRORS } from './signing/errors';
 
 /** Codes of the processor's own runtime (receivers, buffer, exporter, admin). */
 export const PROCESSOR_ERRORS = {
@@ -16,7 +19,7 @@ export const PROCESSOR_ERRORS = {
   ERR_RECEIVER_BODY_TOO_LARGE:
     'a request body is over the configured limit, before or after decompression (gRPC RESOURCE_EXHAUSTED, HTTP 413)',
   ERR_RECEIVER_BAD_GZIP:
-    'a request body is not valid gzip (gRPC INVALID_ARGUMENT, HTTP 400)',
+    'a request body is not valid gzip (HTTP 400; over gRPC the transport answers INTERNAL, not retryable)',
   ERR_RECEIVER_UNSUPPORTED_MEDIA_TYPE:
     'an OTLP/HTTP request with a content type other than protobuf or JSON (HTTP 415)',
   ERR_RECEIVER_SHUTTING_DOWN:
@@ -27,6 +30,8 @@ export const PROCESSOR_ERRORS = {
     'the downstream endpoint rejected an export as malformed; it is dropped, not retried',
   ERR_EXPORTER_TIMEOUT: 'an export attempt took longer than exporters.otlp.timeout',
   ERR_PROCESSOR_STARTUP: 'the processor could not start (a port in use, a file unreadable)',
+  ERR_PROCESSOR_RULES_DO_NOT_COMPILE:
+    'a configured rule file has errors; the processor does not start on a partial rule set',
 } as const;
 
 /** Every code the product can report, with what it means. */
@@ -34,24 +39,11 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   ...DSL_ERRORS,
   ...CONFIG_ERRORS,
   ...PROTO_ERRORS,
+  ...RECEIVER_ERRORS,
+  ...EXPORTER_ERRORS,
+  ...SIGNING_ERRORS,
   ...PROCESSOR_ERRORS,
 };
 
-export interface BetraceErrorOptions {
-  /** True when trying again later may succeed (maps to gRPC UNAVAILABLE). */
-  readonly retryable?: boolean;
-  readonly cause?: unknown;
-}
-
-/** An error with a registered code and a retry classification. */
-export class BetraceError extends Error {
-  readonly code: string;
-  readonly retryable: boolean;
-
-  constructor(code: string, message: string, options: BetraceErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BetraceError';
-    this.code = code;
-    this.retryable = options.retryable ?? false;
-  }
-}
+export { BetraceError } from './betrace-error';
+export type { BetraceErrorOptions } from './betrace-error';

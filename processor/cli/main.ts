@@ -32,6 +32,14 @@ const COMMANDS: Record<string, CommandEntry> = {
     summary: 'eval --rules FILE [--all] TRACES...  evaluate OTLP/JSON trace files offline',
     load: () => require('./eval').evalCommand,
   },
+  verify: {
+    summary: 'verify [--keys FILE] [--require-signed] TRACES...  check span signatures',
+    load: () => require('./verify').verifyCommand,
+  },
+  keys: {
+    summary: 'keys generate --out FILE | rotate|list --keys FILE  manage the signing key ring',
+    load: () => require('./keys').keysCommand,
+  },
 };
 
 function usage(): string {

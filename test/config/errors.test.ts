@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { CONFIG_ERRORS, ConfigError, formatConfigDiagnostic } from '../../config/errors';
+import { ConfigError } from '../../config/config-error';
+import { CONFIG_ERRORS, formatConfigDiagnostic } from '../../config/errors';
 import { ERROR_CODES } from '../../processor/errors';
 import { REPO_ROOT } from '../helpers/paths';
 

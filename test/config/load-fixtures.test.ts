@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ConfigError } from '../../config/errors';
+import { ConfigError } from '../../config/config-error';
 import { loadConfigFile } from '../../config/load';
 import { testPath } from '../helpers/paths';
 

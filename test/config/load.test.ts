@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 
 import { createDefaultConfig } from '../../config/defaults';
-import { ConfigError } from '../../config/errors';
+import { ConfigError } from '../../config/config-error';
 import { embeddedDefaultConfig, loadConfigFile, parseConfig } from '../../config/load';
 import { BetraceError } from '../../processor/errors';
 import { BUNDLED_RULES_DIR } from '../../processor/paths';
