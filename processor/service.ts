@@ -1,0 +1,153 @@
+/**
+ * Wires the processor from a validated config: rules, exporter, pipeline,
+ * receivers and the admin listener; starts them in order and stops them in
+ * reverse (PRODUCT.md section 1 and 8, `shutdown_timeout`).
+ */
+
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+import { createAdminServer } from './admin/admin-server';
+import { ConsoleWriter } from './emit/console-writer';
+import { BetraceError } from './errors';
+import { createOtlpExporter } from './exporter/otlp-exporter';
+import { PRODUCT_VERSION } from './paths';
+import { Pipeline } from './pipeline';
+import { createPipelineMetrics } from './pipeline-metrics';
+import { createReceiverMetrics } from './receiver/metrics';
+import { createGrpcReceiver } from './receiver/otlp-grpc';
+import { createHttpReceiver } from './receiver/otlp-http';
+import { loadRuleSet } from './rules/rule-loader';
+import { createKeyProviderFromConfig } from './signing/key-provider-from-config';
+import { createSpanSigner } from './signing/signer';
+
+import type { Config } from '../config/types';
+import type { AdminServer } from './admin/admin-server';
+import type { ExportSink } from './exporter/types';
+import type { Logger } from './log';
+import type { Receiver } from './receiver/ingest';
+
+export interface ServiceDeps {
+  readonly logger: Logger;
+  /** Where the console exporter prints; stdout by default. */
+  readonly consoleOut?: NodeJS.WritableStream;
+}
+
+export interface Service {
+  readonly config: Config;
+  readonly pipeline: Pipeline;
+  readonly registry: Registry;
+  readonly receivers: readonly Receiver[];
+  readonly admin: AdminServer;
+  readonly exporter: ExportSink | null;
+  /** Bound endpoints, by name: `grpc`, `http`, `admin`. */
+  endpoints(): Record<string, string>;
+  /** Stops receiving, evaluates and flushes what is buffered, then stops the rest. */
+  shutdown(): Promise<void>;
+}
+
+/** Rules that do not compile stop startup; the error carries the formatted diagnostics. */
+export class RulesDoNotCompileError extends BetraceError {
+  constructor(report: string) {
+    super('ERR_PROCESSOR_RULES_DO_NOT_COMPILE', `rules do not compile:\n${report}`);
+  }
+}
+
+export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
+  const logger = deps.logger;
+  const loaded = await loadRuleSet(config.rules);
+  if (loaded.ruleSet === null) throw new RulesDoNotCompileError(loaded.report);
+  if (loaded.report !== '') logger.warn({ diagnostics: loaded.diagnostics.length }, `rule warnings\n${loaded.report}`);
+  const ruleSet = loaded.ruleSet;
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'betrace_process_' });
+  const exporter = config.exporters.otlp.endpoint === ''
+    ? null
+    : createOtlpExporter(config.exporters.otlp, { logger, registry });
+
+  const keyProvider = createKeyProviderFromConfig(config.signing, logger);
+  const signer = keyProvider === null ? undefined : createSpanSigner(keyProvider);
+
+  let pipeline: Pipeline | undefined;
+  const metrics = createPipelineMetrics(registry, () => pipeline?.stats() ?? { traces: 0, spans: 0, bytes: 0 }, PRODUCT_VERSION);
+  metrics.rulesLoaded.set(ruleSet.rules.length);
+  metrics.ruleReloads.inc({ result: 'success' });
+  pipeline = new Pipeline({ buffer: config.buffer, ruleSet, exporter, metrics, logger, signer });
+  if (config.exporters.console.enabled) {
+    const writer = new ConsoleWriter(deps.consoleOut);
+    pipeline.onEmitted((spans) => writer.write(spans));
+  }
+
+  const receiverMetrics = createReceiverMetrics(registry);
+  const receivers: Receiver[] = [];
+  if (config.receivers.grpc !== null) {
+    receivers.push(createGrpcReceiver(config.receivers.grpc, pipeline, { logger, metrics: receiverMetrics }));
+  }
+  if (config.receivers.http !== null) {
+    receivers.push(createHttpReceiver(config.receivers.http, pipeline, { logger, metrics: receiverMetrics }));
+  }
+  let listening = false;
+  const readiness = (): string[] => {
+    const reasons: string[] = [];
+    if (!listening) reasons.push('receivers not listening');
+    if (exporter?.isFull() === true) reasons.push('exporter queue full');
+    return reasons;
+  };
+  const admin = createAdminServer({ endpoint: config.admin.endpoint, registry, readiness, logger });
+
+  const started: Array<{ close(): Promise<void> }> = [];
+  try {
+    await admin.start();
+    started.push(admin);
+    for (const receiver of receivers) {
+      await receiver.start();
+      started.push({ close: () => receiver.shutdown(Date.now()) });
+    }
+  } catch (err) {
+    for (const s of started.reverse()) await s.close().catch(() => undefined);
+    throw new BetraceError('ERR_PROCESSOR_STARTUP', `cannot start: ${(err as Error).message}`, { cause: err });
+  }
+  pipeline.start();
+  listening = true;
+  const active = pipeline;
+  logger.info(
+    {
+      rules: ruleSet.rules.length,
+      enabled: ruleSet.enabled.length,
+      files: loaded.files.length,
+      receivers: receivers.map((r) => r.endpoint),
+      exporter: exporter === null ? 'console' : config.exporters.otlp.endpoint,
+    },
+    'betrace started',
+  );
+
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    pipeline: active,
+    registry,
+    receivers,
+    admin,
+    exporter,
+    endpoints() {
+      const out: Record<string, string> = { admin: admin.endpoint };
+      if (config.receivers.grpc !== null) out.grpc = receivers[0].endpoint;
+      if (config.receivers.http !== null) out.http = receivers[receivers.length - 1].endpoint;
+      return out;
+    },
+    shutdown() {
+      stopping ??= (async () => {
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        logger.info({ traces: active.stats().traces }, 'shutting down');
+        active.stopIntake();
+        listening = false;
+        await Promise.all(receivers.map((r) => r.shutdown(deadline)));
+        await active.flush(deadline);
+        if (exporter !== null) await exporter.shutdown(deadline);
+        await admin.close();
+        logger.info({}, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}
