@@ -6,7 +6,9 @@
 
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
+import { attachAdminApi } from './admin/admin-api';
 import { createAdminServer } from './admin/admin-server';
+import { readAdminToken } from './admin/admin-token';
 import { ConsoleWriter } from './emit/console-writer';
 import { BetraceError } from './errors';
 import { createOtlpExporter } from './exporter/otlp-exporter';
@@ -20,7 +22,10 @@ import { loadRuleSet } from './rules/rule-loader';
 import { createKeyProviderFromConfig } from './signing/key-provider-from-config';
 import { createSpanSigner } from './signing/signer';
 
+import type { EventEmitter } from 'node:events';
+
 import type { Config } from '../config/types';
+import type { AdminApi } from './admin/admin-api';
 import type { AdminServer } from './admin/admin-server';
 import type { ExportSink } from './exporter/types';
 import type { Logger } from './log';
@@ -30,6 +35,10 @@ export interface ServiceDeps {
   readonly logger: Logger;
   /** Where the console exporter prints; stdout by default. */
   readonly consoleOut?: NodeJS.WritableStream;
+  /** Where SIGHUP (reload the rules) comes from; the process by default. */
+  readonly signals?: EventEmitter;
+  /** Quiet time before a change to a watched rule file reloads, in ms (default 200). */
+  readonly rulesWatchDebounceMs?: number;
 }
 
 export interface Service {
@@ -39,6 +48,9 @@ export interface Service {
   readonly receivers: readonly Receiver[];
   readonly admin: AdminServer;
   readonly exporter: ExportSink | null;
+  /** The rule manager (reloads, rules API) and the violations store. */
+  readonly rules: AdminApi['rules'];
+  readonly violations: AdminApi['violations'];
   /** Bound endpoints, by name: `grpc`, `http`, `admin`. */
   endpoints(): Record<string, string>;
   /** Stops receiving, evaluates and flushes what is buffered, then stops the rest. */
@@ -58,9 +70,14 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   if (loaded.ruleSet === null) throw new RulesDoNotCompileError(loaded.report);
   if (loaded.report !== '') logger.warn({ diagnostics: loaded.diagnostics.length }, `rule warnings\n${loaded.report}`);
   const ruleSet = loaded.ruleSet;
+  const adminToken = readAdminToken(config.admin);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'betrace_process_' });
+  // These gauges end in _total, which Prometheus naming reserves for counters.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
+    registry.removeSingleMetric(`betrace_process_nodejs_${name}`);
+  }
   const exporter = config.exporters.otlp.endpoint === ''
     ? null
     : createOtlpExporter(config.exporters.otlp, { logger, registry });
@@ -93,7 +110,18 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     if (exporter?.isFull() === true) reasons.push('exporter queue full');
     return reasons;
   };
-  const admin = createAdminServer({ endpoint: config.admin.endpoint, registry, readiness, logger });
+  const admin = createAdminServer({ endpoint: config.admin.endpoint, registry, readiness, logger, token: adminToken });
+  const adminApi = attachAdminApi({
+    app: admin.app,
+    config,
+    catalog: loaded.catalog!,
+    apiFileDigest: loaded.apiFileDigest,
+    pipeline,
+    metrics,
+    logger,
+    signals: deps.signals,
+    watchDebounceMs: deps.rulesWatchDebounceMs,
+  });
 
   const started: Array<{ close(): Promise<void> }> = [];
   try {
@@ -108,6 +136,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     throw new BetraceError('ERR_PROCESSOR_STARTUP', `cannot start: ${(err as Error).message}`, { cause: err });
   }
   pipeline.start();
+  adminApi.start();
   listening = true;
   const active = pipeline;
   logger.info(
@@ -129,6 +158,8 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     receivers,
     admin,
     exporter,
+    rules: adminApi.rules,
+    violations: adminApi.violations,
     endpoints() {
       const out: Record<string, string> = { admin: admin.endpoint };
       if (config.receivers.grpc !== null) out.grpc = receivers[0].endpoint;
@@ -139,6 +170,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       stopping ??= (async () => {
         const deadline = Date.now() + config.shutdownTimeoutMs;
         logger.info({ traces: active.stats().traces }, 'shutting down');
+        await adminApi.close();
         active.stopIntake();
         listening = false;
         await Promise.all(receivers.map((r) => r.shutdown(deadline)));

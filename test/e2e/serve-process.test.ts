@@ -1,0 +1,139 @@
+/**
+ * `betrace serve` as a separate process, as an operator runs it: it starts
+ * from a config file, and on SIGTERM stops receiving, evaluates what is
+ * buffered, flushes it downstream and exits 0.
+ */
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { buildRequest, hexId, spansNamed } from '../helpers/otlp-build';
+import { startOtlpSink } from '../helpers/otlp-sink';
+import { callUnary, createRawClient } from '../receiver/raw-grpc';
+
+import type { ChildProcess } from 'node:child_process';
+import type { OtlpSink } from '../helpers/otlp-sink';
+
+const MAIN = path.resolve(__dirname, '..', '..', 'processor', 'cli', 'main.js');
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly grpcEndpoint: string;
+  readonly adminEndpoint: string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts the processor and waits for its startup log line, which names the bound endpoints. */
+async function startServe(configPath: string): Promise<Running> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const started = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no startup line in 10s:\n${err}`)), 10_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      for (const line of err.split('\n')) {
+        if (!line.includes('"betrace started"')) continue;
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code}:\n${err}`)));
+  });
+  const receivers = started.receivers as string[];
+  const admin = /"component":"admin","endpoint":"([^"]+)"/.exec(err);
+  return {
+    child,
+    grpcEndpoint: receivers[0],
+    adminEndpoint: admin?.[1] ?? '',
+    stderr: () => err,
+    exited,
+  };
+}
+
+describe('betrace serve as a process', () => {
+  let sink: OtlpSink;
+  let dir: string;
+  before(async () => {
+    sink = await startOtlpSink({ protocol: 'grpc' });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'betrace-serve-'));
+    fs.writeFileSync(path.join(dir, 'rules.yaml'), 'rules:\n  - id: needs-b\n    severity: critical\n    condition: when { a.step } always { b.step }\n');
+  });
+  after(async () => {
+    await sink.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('evaluates and flushes buffered traces on SIGTERM, then exits 0', async () => {
+    const configPath = path.join(dir, 'config.yaml');
+    fs.writeFileSync(configPath, `receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0 }
+buffer:
+  idle_timeout: 1h
+  root_grace: 1h
+  max_trace_age: 1h
+rules:
+  files: [rules.yaml]
+exporters:
+  otlp:
+    endpoint: ${sink.grpcEndpoint}
+    tls: { insecure: true }
+admin:
+  endpoint: 127.0.0.1:0
+shutdown_timeout: 5s
+`);
+    const running = await startServe(configPath);
+    const traceId = hexId(16);
+    const client = createRawClient(running.grpcEndpoint);
+    const outcome = await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name: 'a.step', parentSpanId: hexId(8) }] }]));
+    client.close();
+    assert.equal(outcome.error, null);
+    await sink.waitFor((reqs) => reqs.length >= 1, 5000);
+    assert.equal(spansNamed(sink.requests, 'betrace.violation').length, 0, 'nothing completes before the signal');
+
+    running.child.kill('SIGTERM');
+    const code = await running.exited;
+    assert.equal(code, 0, running.stderr());
+    const [violation] = spansNamed(sink.requests, 'betrace.violation');
+    assert.ok(violation !== undefined, 'the buffered trace was evaluated and flushed');
+    assert.equal(violation.span.traceId, traceId);
+    assert.equal(violation.attributes['betrace.violation.trigger'], 'shutdown');
+    assert.match(running.stderr(), /"msg":"stopped"/);
+  });
+
+  it('refuses to start on rules that do not compile, with exit code 2 and the position', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.yaml'), 'rules:\n  - id: broken\n    condition: when { a.step } always { b.step\n');
+    const configPath = path.join(dir, 'bad-config.yaml');
+    fs.writeFileSync(configPath, `receivers:\n  otlp:\n    protocols:\n      grpc: { endpoint: 127.0.0.1:0 }\nrules:\n  files: [bad.yaml]\nexporters:\n  console: { enabled: true }\nadmin:\n  endpoint: 127.0.0.1:0\n`);
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(err, /bad\.yaml:3:\d+/);
+    assert.match(err, /\^/);
+  });
+
+  it('refuses a config with an unknown key, naming the file, line and key', async () => {
+    const configPath = path.join(dir, 'typo.yaml');
+    fs.writeFileSync(configPath, 'buffer:\n  idle_timout: 5s\nexporters:\n  console: { enabled: true }\n');
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(err, /typo\.yaml:2:3/);
+    assert.match(err, /idle_timeout/);
+  });
+});
