@@ -8,6 +8,7 @@
 import { CONFIG_ERRORS } from '../config/errors';
 import { DSL_ERRORS } from '../dsl/errors';
 import { PROTO_ERRORS } from '../proto/errors';
+import { ADMIN_ERRORS } from './admin/errors';
 import { EXPORTER_ERRORS } from './exporter/errors';
 import { RECEIVER_ERRORS } from './receiver/errors';
 import { SIGNING_ERRORS } from './signing/errors';
@@ -42,6 +43,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   ...RECEIVER_ERRORS,
   ...EXPORTER_ERRORS,
   ...SIGNING_ERRORS,
+  ...ADMIN_ERRORS,
   ...PROCESSOR_ERRORS,
 };
 

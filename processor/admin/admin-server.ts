@@ -25,6 +25,7 @@ export const DEFAULT_ADMIN_BODY_LIMIT_BYTES = 1024 * 1024;
 /** Paths that answer without a token, so that probes need no secret. */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
+/** How the admin listener is set up. */
 export interface AdminServerOptions {
   /** host:port; port 0 picks a free one. */
   readonly endpoint: string;
@@ -37,6 +38,7 @@ export interface AdminServerOptions {
   readonly token?: string | null;
 }
 
+/** A created admin listener; routes register on `app` before `start()`. */
 export interface AdminServer {
   readonly app: FastifyInstance;
   /** host:port actually bound, after start(). */
@@ -52,6 +54,7 @@ export function splitHostPort(endpoint: string): { host: string; port: number } 
   return { host: match[1] === '' ? '0.0.0.0' : match[1], port: Number(match[2]) };
 }
 
+/** Creates the listener with metrics, health, token check and JSON errors; it listens on `start()`. */
 export function createAdminServer(options: AdminServerOptions): AdminServer {
   const logger = options.logger.child({ component: 'admin' });
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? DEFAULT_ADMIN_BODY_LIMIT_BYTES });

@@ -17,6 +17,7 @@ import type { RuleSet } from '../../dsl/rule-set';
 import type { RulesConfig } from '../../config/types';
 import type { RuleCatalog } from './rule-catalog';
 
+/** What a load found: the catalog, or the diagnostics that stopped it. */
 export interface RuleLoadResult {
   /** Null when any rule failed to compile. */
   readonly ruleSet: RuleSet | null;
