@@ -35,6 +35,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PROJECTION: Projection = {
   spanAttributes: new Set(['http.route', 'payment.amount']),
   resourceAttributes: new Set(['service.name']),
+  spanNames: null,
 };
 
 interface VariantResult {

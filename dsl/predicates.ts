@@ -26,6 +26,9 @@ export interface PredicateContext {
   /** Span attribute keys read, for the program's projection. */
   readonly spanAttributes: Set<string>;
   readonly resourceAttributes: Set<string>;
+  /** Span names tested or counted; `anySpan` when `*` is used. */
+  readonly spanNames: Set<string>;
+  anySpan: boolean;
 }
 
 const ALWAYS_FALSE: SpanPredicate = () => false;

@@ -42,11 +42,17 @@ export function createProgram(
     patterns,
     spanAttributes: new Set(),
     resourceAttributes: new Set(),
+    spanNames: new Set(),
+    anySpan: false,
   };
   const when = compileCondition(rule.when, ctx);
   const always = compileClause(rule, 'always', ctx);
   const never = compileClause(rule, 'never', ctx);
-  const projection = { spanAttributes: ctx.spanAttributes, resourceAttributes: ctx.resourceAttributes };
+  const projection = {
+    spanAttributes: ctx.spanAttributes,
+    resourceAttributes: ctx.resourceAttributes,
+    spanNames: ctx.anySpan ? null : ctx.spanNames,
+  };
   const indexNames = requiredNames(rule.when, when);
   if (rule.dialect === 'legacy') {
     return {
@@ -146,15 +152,22 @@ function distinctByStart(spans: SpanRecord[]): SpanRecord[] {
 /** Compiles a trace-level condition. */
 export function compileCondition(node: ConditionNode, ctx: PredicateContext): CompiledCondition {
   switch (node.kind) {
-    case 'span-test':
-      return compileSpanTest(node, node.name.segments === null ? null : node.name.text,
-        compileFilters(node.filters, ctx));
+    case 'span-test': {
+      const name = node.name.segments === null ? null : node.name.text;
+      noteSpanName(ctx, name);
+      return compileSpanTest(node, name, compileFilters(node.filters, ctx));
+    }
     case 'direct-test': {
       const { spanName, attribute } = splitDirectTest(node);
+      noteSpanName(ctx, spanName);
       const filter = compileComparison(attribute, node.op, node.value as ScalarNode | ListNode, ctx);
       return compileSpanTest(node, spanName, filter);
     }
     case 'count-test':
+      noteSpanName(ctx, node.left.target.segments === null ? null : node.left.target.text);
+      if (node.right.kind === 'count') {
+        noteSpanName(ctx, node.right.target.segments === null ? null : node.right.target.text);
+      }
       return compileCountTest(node.left, node.op, node.right as ScalarNode | CountNode, node);
     case 'not': {
       const operand = compileCondition(node.operand, ctx);
@@ -171,6 +184,12 @@ export function compileCondition(node: ConditionNode, ctx: PredicateContext): Co
     case 'or':
       return compileOr(node, node.items.map((n) => compileCondition(n, ctx)));
   }
+}
+
+/** Records a span name the program reads; null is `*`, every span. */
+function noteSpanName(ctx: PredicateContext, name: string | null): void {
+  if (name === null) ctx.anySpan = true;
+  else ctx.spanNames.add(name);
 }
 
 function compileSpanTest(

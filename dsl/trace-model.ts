@@ -61,22 +61,38 @@ export interface SpanRecord {
 export interface Projection {
   readonly spanAttributes: ReadonlySet<string>;
   readonly resourceAttributes: ReadonlySet<string>;
+  /**
+   * Span names the rules look at; null when some rule looks at every span
+   * (`*`). Spans of other names matter only as the trace's root or earliest
+   * span (a violation's fallback parent), so their attributes need not be
+   * decoded nor their records kept.
+   */
+  readonly spanNames: ReadonlySet<string> | null;
 }
 
 export const EMPTY_PROJECTION: Projection = {
   spanAttributes: new Set(),
   resourceAttributes: new Set(),
+  spanNames: new Set(),
 };
 
 /** Joins projections, for decoding while several rule sets are in use. */
 export function mergeProjections(projections: readonly Projection[]): Projection {
   const spanAttributes = new Set<string>();
   const resourceAttributes = new Set<string>();
+  let spanNames: Set<string> | null = new Set<string>();
   for (const p of projections) {
     for (const k of p.spanAttributes) spanAttributes.add(k);
     for (const k of p.resourceAttributes) resourceAttributes.add(k);
+    if (p.spanNames === null) spanNames = null;
+    else if (spanNames !== null) for (const n of p.spanNames) spanNames.add(n);
   }
-  return { spanAttributes, resourceAttributes };
+  return { spanAttributes, resourceAttributes, spanNames };
+}
+
+/** True when rules under `projection` may read this span beyond its root or start. */
+export function isSpanLookedAt(projection: Projection, name: string): boolean {
+  return projection.spanNames === null || projection.spanNames.has(name);
 }
 
 /** Looks up a key in a flat `[key, text, ...]` list; undefined when absent. */

@@ -105,6 +105,8 @@ interface KeyTable {
 interface CompiledProjection {
   readonly span: KeyTable;
   readonly resource: KeyTable;
+  /** Span names whose attributes are read; null: every span's. */
+  readonly spanNames: ReadonlySet<string> | null;
   readonly resources: LRUCache<string, ResourceRecord>;
 }
 
@@ -126,6 +128,7 @@ function compileProjection(projection: Projection): CompiledProjection {
     compiled = {
       span: compileKeys(projection.spanAttributes),
       resource: compileKeys(projection.resourceAttributes),
+      spanNames: projection.spanNames,
       resources: new LRUCache<string, ResourceRecord>({ max: RESOURCE_CACHE_SIZE }),
     };
     compiledProjections.set(projection, compiled);
@@ -263,6 +266,7 @@ class RequestDecoder {
   /** Spans covered by the reasons listed. */
   private reasonSpans = 0;
   private readonly span: KeyTable;
+  private readonly spanNames: ReadonlySet<string> | null;
   private readonly resourceKeys: KeyTable;
   private readonly resources: LRUCache<string, ResourceRecord>;
   /** Texts of the projected span attributes of the current span, by key index. */
@@ -288,6 +292,7 @@ class RequestDecoder {
     this.words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
     this.base = bytes.byteOffset;
     this.span = compiled.span;
+    this.spanNames = compiled.spanNames;
     this.resourceKeys = compiled.resource;
     this.resources = compiled.resources;
     this.slots = new Array(compiled.span.keys.length).fill(NO_VALUE);
@@ -769,7 +774,9 @@ class RequestDecoder {
         switch (key) {
           case 0x4a: // attributes
             this.part = 'attributes';
-            if (keep) {
+            // Attributes of a span no rule looks at are only validated, when
+            // its name came first (as encoders write fields in number order).
+            if (keep && (nameEnd === 0 || this.isNameLookedAt(nameStart, nameEnd))) {
               if (!this.readKeyValue(p, e, this.span, this.slots, 4)) {
                 this.setProblem('invalid UTF-8 in an attribute');
               }
@@ -920,6 +927,14 @@ class RequestDecoder {
     // A plain loop: Array.prototype.fill costs more than the few stores.
     if (attrs !== null) for (let i = 0; i < slots.length; i++) slots[i] = NO_VALUE;
     return attrs;
+  }
+
+  /** True when some rule reads spans of the name in these bytes. */
+  private isNameLookedAt(start: number, end: number): boolean {
+    const names = this.spanNames;
+    if (names === null) return true;
+    const name = this.spanName(start, end);
+    return name !== null && names.has(name);
   }
 
   /** The span name, interned; null when it is not UTF-8. */

@@ -24,7 +24,7 @@ import type {
 /** Above this many spans a trace tracks its span IDs in a Set; below, a scan is cheaper. */
 const DUPLICATE_SCAN_LIMIT = 32;
 
-export interface MemoryBufferOptions {
+export interface MemoryBufferOptions<C = unknown> {
   readonly maxTraces: number;
   readonly maxSpansPerTrace: number;
   readonly maxBytes: number;
@@ -33,6 +33,13 @@ export interface MemoryBufferOptions {
   readonly maxTraceAgeMs: number;
   readonly onEvict: 'evaluate' | 'drop';
   readonly decidedCache: { readonly maxTraces: number; readonly ttlMs: number };
+  /**
+   * Whether the rules of a trace's context read this span. Spans they do not
+   * read are counted (for the span cap) but not kept, except the trace's
+   * first root span and its earliest span, which a violation may hang under.
+   * Absent: every span is kept.
+   */
+  readonly isLookedAt?: (span: SpanRecord, context: C) => boolean;
   /** Milliseconds; injectable so tests drive time. */
   readonly now?: () => number;
 }
@@ -40,7 +47,13 @@ export interface MemoryBufferOptions {
 interface TraceEntry<C> {
   readonly traceId: string;
   readonly context: C;
+  /** Spans the rules read. */
   readonly spans: SpanRecord[];
+  /** Of the spans the rules do not read: the first root, and the earliest. */
+  root: SpanRecord | null;
+  earliest: SpanRecord | null;
+  /** Every span received, kept or not (for max_spans_per_trace). */
+  received: number;
   ids: Set<string> | null;
   readonly firstSeenMs: number;
   lastSeenMs: number;
@@ -66,7 +79,7 @@ export function estimateSpanBytes(span: SpanRecord): number {
 
 /** The memory trace buffer; `C` is what each trace carries (its rule set). */
 export class MemoryTraceBuffer<C> {
-  private readonly options: MemoryBufferOptions;
+  private readonly options: MemoryBufferOptions<C>;
   private readonly events: BufferEvents<C>;
   private readonly now: () => number;
   private readonly traces: LRUCache<string, TraceEntry<C>>;
@@ -76,7 +89,7 @@ export class MemoryTraceBuffer<C> {
   private spanCount = 0;
   private byteCount = 0;
 
-  constructor(options: MemoryBufferOptions, events: BufferEvents<C>) {
+  constructor(options: MemoryBufferOptions<C>, events: BufferEvents<C>) {
     this.options = options;
     this.events = events;
     this.now = options.now ?? Date.now;
@@ -104,6 +117,7 @@ export class MemoryTraceBuffer<C> {
     let late = 0;
     let duplicates = 0;
     let last: TraceEntry<C> | undefined;
+    const isLookedAt = this.options.isLookedAt;
     for (let i = 0, n = spans.length; i < n; i++) {
       const traceId = traceIds[i];
       // Spans of one trace usually come together; skip the lookup then.
@@ -119,13 +133,16 @@ export class MemoryTraceBuffer<C> {
       }
       last = entry;
       const span = spans[i];
-      if (this.isDuplicate(entry, span.spanId)) {
+      if (isLookedAt !== undefined && !isLookedAt(span, entry.context)) {
+        this.noteUnread(entry, span, now);
+      } else if (this.isDuplicate(entry, span.spanId)) {
         duplicates++;
         continue;
+      } else {
+        this.append(entry, span, now);
       }
-      this.append(entry, span, now);
       buffered++;
-      if (entry.spans.length >= this.options.maxSpansPerTrace) {
+      if (++entry.received >= this.options.maxSpansPerTrace) {
         this.complete(entry, 'span_cap');
       }
     }
@@ -179,6 +196,9 @@ export class MemoryTraceBuffer<C> {
       traceId,
       context,
       spans: [],
+      root: null,
+      earliest: null,
+      received: 0,
       ids: null,
       firstSeenMs: now,
       lastSeenMs: now,
@@ -201,6 +221,30 @@ export class MemoryTraceBuffer<C> {
     return false;
   }
 
+  /** Keeps of an unread span only what a violation's parent choice may need. */
+  private noteUnread(entry: TraceEntry<C>, span: SpanRecord, now: number): void {
+    entry.lastSeenMs = now;
+    let kept: SpanRecord | null = null;
+    let dropped: SpanRecord | null = null;
+    if (span.isRoot) {
+      if (entry.root === null) kept = entry.root = span;
+      this.noteRoot(entry, now);
+    }
+    if (entry.earliest === null || span.startNs < entry.earliest.startNs) {
+      dropped = entry.earliest;
+      kept = entry.earliest = span;
+    }
+    if (kept !== null) this.account(entry, kept, 1);
+    if (dropped !== null && dropped !== entry.root) this.account(entry, dropped, -1);
+  }
+
+  private account(entry: TraceEntry<C>, span: SpanRecord, sign: 1 | -1): void {
+    const bytes = estimateSpanBytes(span) * sign;
+    entry.bytes += bytes;
+    this.byteCount += bytes;
+    this.spanCount += sign;
+  }
+
   private append(entry: TraceEntry<C>, span: SpanRecord, now: number): void {
     entry.spans.push(span);
     if (entry.ids !== null) {
@@ -209,14 +253,15 @@ export class MemoryTraceBuffer<C> {
       entry.ids = new Set(entry.spans.map((s) => s.spanId));
     }
     entry.lastSeenMs = now;
-    if (span.isRoot && entry.rootSeenMs < 0) {
-      entry.rootSeenMs = now;
-      this.byRoot.push(entry);
-    }
-    const bytes = estimateSpanBytes(span);
-    entry.bytes += bytes;
-    this.byteCount += bytes;
-    this.spanCount++;
+    if (span.isRoot) this.noteRoot(entry, now);
+    this.account(entry, span, 1);
+  }
+
+  /** Starts the root-grace clock at the trace's first root span. */
+  private noteRoot(entry: TraceEntry<C>, now: number): void {
+    if (entry.rootSeenMs >= 0) return;
+    entry.rootSeenMs = now;
+    this.byRoot.push(entry);
   }
 
   private oldest(): TraceEntry<C> | undefined {
@@ -251,7 +296,7 @@ export class MemoryTraceBuffer<C> {
     this.remove(entry);
     const completed: CompletedTrace<C> = {
       traceId: entry.traceId,
-      spans: entry.spans,
+      spans: withParentCandidates(entry),
       context: entry.context,
       trigger,
     };
@@ -262,7 +307,7 @@ export class MemoryTraceBuffer<C> {
     entry.done = true;
     this.traces.delete(entry.traceId);
     this.decided.set(entry.traceId, true);
-    this.spanCount -= entry.spans.length;
+    this.spanCount -= keptCount(entry);
     this.byteCount -= entry.bytes;
     entry.ids = null;
   }
@@ -288,4 +333,20 @@ export class MemoryTraceBuffer<C> {
       fifo.shift();
     }
   }
+}
+
+function keptCount(entry: TraceEntry<unknown>): number {
+  let n = entry.spans.length;
+  if (entry.root !== null) n++;
+  if (entry.earliest !== null && entry.earliest !== entry.root) n++;
+  return n;
+}
+
+/** The spans the rules read, plus the unread root and earliest span when there are such. */
+function withParentCandidates(entry: TraceEntry<unknown>): readonly SpanRecord[] {
+  if (entry.root === null && entry.earliest === null) return entry.spans;
+  const spans = entry.spans.slice();
+  if (entry.root !== null) spans.push(entry.root);
+  if (entry.earliest !== null && entry.earliest !== entry.root) spans.push(entry.earliest);
+  return spans;
 }

@@ -18,7 +18,7 @@ const BASE: MemoryBufferOptions = {
   decidedCache: { maxTraces: 1000, ttlMs: 60_000 },
 };
 
-function setup(overrides: Partial<MemoryBufferOptions> = {}) {
+function setup(overrides: Partial<MemoryBufferOptions<string>> = {}) {
   let now = 1_000_000;
   const completed: CompletedTrace<string>[] = [];
   const dropped: string[] = [];
@@ -165,5 +165,43 @@ describe('MemoryTraceBuffer', () => {
     assert.equal(t.buffer.earliestDeadline(), Infinity);
     t.buffer.add([traceIdOf(11)], [spanRecord({ isRoot: true })], 'x');
     assert.equal(t.buffer.earliestDeadline(), 1_000_000 + 20);
+  });
+
+  describe('with spans the rules do not read', () => {
+    const readsOnlyPay = (span: { name: string }) => span.name === 'pay';
+
+    it('keeps the read spans, the first root and the earliest of the others', () => {
+      const t = setup({ isLookedAt: readsOnlyPay });
+      const id = traceIdOf(20);
+      const early = spanRecord({ name: 'db', startNs: 10 });
+      const root = spanRecord({ name: 'http', isRoot: true, startNs: 20 });
+      const pay = spanRecord({ name: 'pay', startNs: 30 });
+      const later = spanRecord({ name: 'db', startNs: 40 });
+      t.buffer.add([id, id, id, id], [later, pay, root, early], 'x');
+      assert.equal(t.buffer.stats().spans, 3);
+      t.advance(20);
+      assert.equal(t.completed.length, 1);
+      assert.equal(t.completed[0].trigger, 'root');
+      assert.deepEqual(new Set(t.completed[0].spans), new Set([pay, root, early]));
+      assert.equal(t.buffer.stats().spans, 0);
+      assert.equal(t.buffer.stats().bytes, 0);
+    });
+
+    it('counts unread spans toward max_spans_per_trace', () => {
+      const t = setup({ isLookedAt: readsOnlyPay, maxSpansPerTrace: 4 });
+      const id = traceIdOf(21);
+      t.buffer.add([id, id, id, id], [spanRecord(), spanRecord(), spanRecord(), spanRecord()], 'x');
+      assert.deepEqual(t.completed.map((c) => c.trigger), ['span_cap']);
+      assert.equal(t.completed[0].spans.length, 1, 'only the earliest of the unread spans is kept');
+    });
+
+    it('keeps an unread root that is also the earliest once', () => {
+      const t = setup({ isLookedAt: readsOnlyPay });
+      const id = traceIdOf(22);
+      const root = spanRecord({ name: 'http', isRoot: true, startNs: 1 });
+      t.buffer.add([id, id], [root, spanRecord({ name: 'db', startNs: 5 })], 'x');
+      t.buffer.flushAll('shutdown');
+      assert.deepEqual(t.completed[0].spans, [root]);
+    });
   });
 });

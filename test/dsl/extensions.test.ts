@@ -96,6 +96,14 @@ describe('span:name and resource:KEY', () => {
     assert.deepEqual([...p.projection.spanAttributes].sort(), ['flag', 'x']);
     assert.deepEqual([...p.projection.resourceAttributes], ['service.name']);
   });
+
+  it('records the span names a rule reads, or null when it reads any span', () => {
+    const named = compile('when { a.x > 1 or count(c) > count(d) } never { not b.where(flag) }');
+    assert.deepEqual([...named.projection.spanNames!].sort(), ['a', 'b', 'c', 'd']);
+    assert.equal(compile('when { a } always { *.where(span:status == error) }').projection.spanNames, null);
+    assert.equal(compile('when { count(*) > 3 } always { b }').projection.spanNames, null);
+    assert.deepEqual([...compile('trace.has(a) and trace.count(b) > 1', 'legacy').projection.spanNames!].sort(), ['a', 'b']);
+  });
 });
 
 describe('scoped names: errors', () => {

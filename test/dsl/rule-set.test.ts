@@ -32,6 +32,7 @@ describe('createRuleSet', () => {
     assert.deepEqual(set.enabled.map((r) => r.id), ['a', 'r']);
     assert.deepEqual([...set.projection.spanAttributes], ['x']);
     assert.deepEqual([...set.projection.resourceAttributes], ['service.name']);
+    assert.deepEqual([...set.projection.spanNames!].sort(), ['a', 'b', 'e', 'f'], 'disabled rules read nothing');
     assert.equal(set.byId.get('off')?.enabled, false);
     assert.equal(createRuleSet([]).version, 0);
   });

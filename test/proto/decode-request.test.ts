@@ -20,10 +20,10 @@ type CodedError = Error & { code?: string };
 
 const TRACE = '5b8efff798038103d269b633813fc60c';
 const TRACE_2 = '0af7651916cd43dd8448eb211c80319c';
-const NO_KEYS: Projection = { spanAttributes: new Set(), resourceAttributes: new Set() };
+const NO_KEYS: Projection = { spanAttributes: new Set(), resourceAttributes: new Set(), spanNames: null };
 
 function projection(span: string[], resource: string[] = []): Projection {
-  return { spanAttributes: new Set(span), resourceAttributes: new Set(resource) };
+  return { spanAttributes: new Set(span), resourceAttributes: new Set(resource), spanNames: null };
 }
 
 function spanId(n: number): string {
@@ -98,6 +98,7 @@ describe('decodeTraceRequest', () => {
           const some: Projection = {
             spanAttributes: new Set([...keys.spanAttributes].filter((_k, i) => i % 2 === 0).concat(['not.present'])),
             resourceAttributes: keys.resourceAttributes,
+            spanNames: null,
           };
           for (const p of [keys, some, NO_KEYS]) {
             const batch = decodeTraceRequest(bytes, p);
@@ -109,6 +110,19 @@ describe('decodeTraceRequest', () => {
         }),
         { numRuns: 150 },
       );
+    });
+
+    it('reads attributes only of the span names the projection lists, and still validates the others', () => {
+      const byName: Projection = { spanAttributes: new Set(['k']), resourceAttributes: new Set(), spanNames: new Set(['op-0']) };
+      const bytes = request(block([
+        span(0, { attributes: [attr('k', { stringValue: 'read' })] }),
+        span(1, { attributes: [attr('k', { stringValue: 'skipped' })] }),
+      ]));
+      const batch = decodeTraceRequest(bytes, byName);
+      assert.deepEqual(batch.spans.map((r) => [r.name, r.attrs]), [['op-0', ['k', 'read']], ['op-1', null]]);
+      const broken = patch(request(block([span(1, { attributes: [attr('k', { stringValue: 'XX' })] })])), 'XX', [0xc3, 0x28]);
+      const rejected = decodeTraceRequest(broken, byName);
+      assert.equal(rejected.rejected, 1, 'invalid UTF-8 rejects a span even when no rule reads it');
     });
 
     it('gives text forms as DSL.md 2.2 and 13 say', () => {

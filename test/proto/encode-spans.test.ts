@@ -123,7 +123,7 @@ describe('encodeSpansRequest', () => {
     const resource = resourceBytes({ 'service.name': 'checkout' });
     const root = { parentSpanId: '', statusCode: 0, statusMessage: '' };
     const bytes = encodeSpansRequest([outputSpan(1, resource), outputSpan(2, resource, root)], SCOPE, EXTRA);
-    const own = decodeTraceRequest(bytes, { spanAttributes: new Set(), resourceAttributes: new Set() });
+    const own = decodeTraceRequest(bytes, { spanAttributes: new Set(), resourceAttributes: new Set(), spanNames: null });
     assert.equal(own.total, 2);
     assert.equal(own.ownSpans, 2);
     assert.equal(own.spans.length, 0);
@@ -131,6 +131,7 @@ describe('encodeSpansRequest', () => {
     const keys = {
       spanAttributes: new Set(['betrace.violation.span_ids', 'count']),
       resourceAttributes: new Set(['service.name']),
+      spanNames: null,
     };
     const [record] = decodeTraceRequest(other, keys).spans;
     assert.equal(record.isRoot, true);

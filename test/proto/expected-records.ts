@@ -157,5 +157,5 @@ export function allKeys(bytes: Uint8Array): Projection {
       for (const span of ss.spans as PlainMessage[]) for (const kv of span.attributes) spanAttributes.add(kv.key);
     }
   }
-  return { spanAttributes, resourceAttributes };
+  return { spanAttributes, resourceAttributes, spanNames: null };
 }

@@ -7,7 +7,7 @@ import { decodeRequestFull } from '../helpers/otlp-decode';
 
 import type { PlainMessage } from '../helpers/otlp-decode';
 
-const NO_KEYS = { spanAttributes: new Set<string>(), resourceAttributes: new Set<string>() };
+const NO_KEYS = { spanAttributes: new Set<string>(), resourceAttributes: new Set<string>(), spanNames: null };
 
 describe('createWorkload', () => {
   it('gives the same bytes for the same seed and others for another', () => {
