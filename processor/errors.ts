@@ -10,6 +10,7 @@ import { DSL_ERRORS } from '../dsl/errors';
 import { PROTO_ERRORS } from '../proto/errors';
 import { ADMIN_ERRORS } from './admin/errors';
 import { EXPORTER_ERRORS } from './exporter/errors';
+import { REDIS_ERRORS } from './fleet/errors';
 import { RECEIVER_ERRORS } from './receiver/errors';
 import { SIGNING_ERRORS } from './signing/errors';
 
@@ -44,6 +45,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   ...EXPORTER_ERRORS,
   ...SIGNING_ERRORS,
   ...ADMIN_ERRORS,
+  ...REDIS_ERRORS,
   ...PROCESSOR_ERRORS,
 };
 

@@ -3,22 +3,31 @@
  * them downstream at once, buffers span projections per trace, evaluates
  * each completed trace under the rule set it started with, and emits
  * violation and evidence spans through the same exporter.
+ *
+ * With `buffer.type: redis` the projections go to the shared buffer in
+ * Redis instead of this process's memory, before the request is forwarded
+ * and acknowledged, and traces are evaluated by whichever instance of the
+ * fleet claims them once due (processor/fleet/fleet-evaluator.ts).
  */
 
-import { mergeProjections } from '../dsl/trace-model';
+import { isSpanLookedAt, mergeProjections } from '../dsl/trace-model';
 import { decodeTraceRequest } from '../proto/decode-request';
 import { encodeSpansRequest } from '../proto/encode-spans';
 import { MemoryTraceBuffer } from './buffer/memory-buffer';
 import { detectionTimeAt } from './emit/emitted-spans';
 import { BetraceError } from './errors';
 import { evaluateCompletedTrace } from './evaluate/trace-evaluator';
+import { FleetEvaluator } from './fleet/fleet-evaluator';
+import { toRuleSetKey } from './fleet/rule-set-key';
 import { PRODUCT_VERSION } from './paths';
 import { IngestRefusedError } from './receiver/ingest';
 
 import type { RuleSet } from '../dsl/rule-set';
-import type { Projection } from '../dsl/trace-model';
+import type { Projection, SpanRecord } from '../dsl/trace-model';
 import type { BufferConfig } from '../config/types';
-import type { BufferStats, CompletedTrace } from './buffer/types';
+import type { RedisTraceBuffer } from './buffer/redis-buffer';
+import type { RedisMetrics } from './buffer/redis-metrics';
+import type { AddResult, BufferStats, CompletedTrace } from './buffer/types';
 import type { EmittedSpan } from './emit/emitted-spans';
 import type { ExportSink } from './exporter/types';
 import type { Logger } from './log';
@@ -37,6 +46,21 @@ export interface EmittedSpanSigner {
   sign(spans: readonly EmittedSpan[]): readonly EmittedSpan[];
 }
 
+/** Why the shared buffer takes no spans right now. */
+export interface FleetRefusal {
+  readonly code: 'ERR_REDIS_UNAVAILABLE' | 'ERR_REDIS_RULES_NOT_LOADED';
+  readonly message: string;
+}
+
+/** The shared buffer and what the pipeline needs around it (`buffer.type: redis`). */
+export interface PipelineFleet {
+  readonly buffer: RedisTraceBuffer;
+  readonly metrics: RedisMetrics;
+  /** Null while spans can be stored. */
+  readonly refusal: () => FleetRefusal | null;
+  readonly isConnected: () => boolean;
+}
+
 export interface PipelineOptions {
   readonly buffer: BufferConfig;
   readonly ruleSet: RuleSet;
@@ -45,6 +69,8 @@ export interface PipelineOptions {
   readonly metrics: PipelineMetrics;
   readonly logger: Logger;
   readonly signer?: EmittedSpanSigner;
+  /** Set with `buffer.type: redis`; the memory buffer is used otherwise. */
+  readonly fleet?: PipelineFleet;
   /** Milliseconds since the epoch; injectable for tests. */
   readonly now?: () => number;
 }
@@ -52,15 +78,28 @@ export interface PipelineOptions {
 /** Tick bounds: fast enough for low latency after a deadline, slow enough to cost nothing idle. */
 const MIN_TICK_MS = 2;
 const MAX_TICK_MS = 50;
+/** A pass over the Redis index costs a command per shard, so it runs less often. */
+const MIN_FLEET_TICK_MS = 20;
+const MAX_FLEET_TICK_MS = 100;
+/** Rule sets remembered for traces that began under them elsewhere in the fleet. */
+const MAX_KEPT_RULE_SETS = 8;
+
+const STORED_NOTHING: Promise<AddResult> = Promise.resolve({ buffered: 0, late: 0, duplicates: 0 });
+const HANDED_ON: Promise<boolean> = Promise.resolve(true);
 
 export class Pipeline implements TraceIngest {
   private readonly options: PipelineOptions;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly buffer: MemoryTraceBuffer<RuleSet>;
+  /** Null with the shared buffer. */
+  private readonly buffer: MemoryTraceBuffer<RuleSet> | null;
+  private readonly fleet: PipelineFleet | null;
+  private readonly evaluator: FleetEvaluator | null;
   private readonly listeners: EmittedSpansListener[] = [];
   /** Traces in the buffer per rule set, so decoding keeps what every live set needs. */
   private readonly liveSets = new Map<RuleSet, number>();
+  /** With the shared buffer: recent rule sets by fleet-wide key, oldest first. */
+  private readonly keptSets = new Map<string, RuleSet>();
   private currentSet: RuleSet;
   private projection: Projection;
   private completed: CompletedTrace<RuleSet>[] = [];
@@ -75,6 +114,14 @@ export class Pipeline implements TraceIngest {
     this.now = options.now ?? Date.now;
     this.currentSet = options.ruleSet;
     this.projection = options.ruleSet.projection;
+    this.fleet = options.fleet ?? null;
+    if (this.fleet !== null) {
+      this.buffer = null;
+      this.evaluator = this.createEvaluator(this.fleet);
+      this.keepSet(options.ruleSet);
+      return;
+    }
+    this.evaluator = null;
     const b = options.buffer;
     this.buffer = new MemoryTraceBuffer<RuleSet>(
       {
@@ -86,6 +133,7 @@ export class Pipeline implements TraceIngest {
         maxTraceAgeMs: b.maxTraceAgeMs,
         onEvict: b.onEvict,
         decidedCache: b.decidedCache,
+        isLookedAt: (span, set) => isSpanLookedAt(set.projection, span.name),
         now: this.now,
       },
       {
@@ -104,8 +152,10 @@ export class Pipeline implements TraceIngest {
     return this.currentSet;
   }
 
+  /** With the shared buffer: traces in the fleet's index, and spans of the traces this instance holds. */
   stats(): BufferStats {
-    return this.buffer.stats();
+    if (this.buffer !== null) return this.buffer.stats();
+    return { traces: this.fleet!.buffer.indexedTraces, spans: this.evaluator!.heldSpans, bytes: 0 };
   }
 
   /** Registers a listener for every batch of emitted spans. */
@@ -119,11 +169,15 @@ export class Pipeline implements TraceIngest {
    * exported like the spans of evaluated traces.
    */
   emitOwnSpans(spans: readonly EmittedSpan[]): void {
-    if (spans.length > 0) this.emit([...spans]);
+    if (spans.length > 0) void this.emit([...spans]);
   }
 
   /** Starts completing traces on their deadlines. */
   start(): void {
+    if (this.evaluator !== null) {
+      this.evaluator.start();
+      return;
+    }
     const b = this.options.buffer;
     const shortest = Math.min(b.idleTimeoutMs, b.rootGraceMs, b.maxTraceAgeMs);
     const tickMs = Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, Math.floor(shortest / 4)));
@@ -137,6 +191,7 @@ export class Pipeline implements TraceIngest {
    */
   setRuleSet(set: RuleSet): void {
     this.currentSet = set;
+    if (this.fleet !== null) this.keepSet(set);
     this.updateProjection();
   }
 
@@ -149,31 +204,25 @@ export class Pipeline implements TraceIngest {
     const batch = decodeTraceRequest(request, this.projection);
     const accepted = batch.total - batch.rejected;
     const exporter = this.options.exporter;
-    if (batch.forward !== null && exporter !== null) {
-      if (exporter.queueEnabled) {
-        if (!exporter.offer(batch.forward, accepted)) {
-          throw new IngestRefusedError(
-            'ERR_RECEIVER_QUEUE_FULL',
-            'the exporter queue is full; retry later',
-            batch.total,
-            { retryable: true },
-          );
-        }
-      } else {
-        await this.forwardNow(batch.forward, accepted, batch.total);
-      }
-    }
-    if (batch.spans.length > 0) {
-      const added = this.buffer.add(batch.traceIds, batch.spans, this.currentSet);
-      if (added.late > 0) this.options.metrics.lateSpans.inc(added.late);
-      if (added.duplicates > 0) this.options.metrics.duplicateSpans.inc(added.duplicates);
+    if (this.buffer === null) {
+      // Shared buffer: nothing is forwarded or acknowledged that Redis has not stored.
+      if (batch.forward !== null && exporter?.queueEnabled === true && exporter.isFull()) throw queueFull(batch.total);
+      this.countAdded(await this.storeShared(batch.traceIds, batch.spans, batch.total));
+      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total);
+    } else {
+      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total);
+      if (batch.spans.length > 0) this.countAdded(this.buffer.add(batch.traceIds, batch.spans, this.currentSet));
     }
     return { total: batch.total, rejected: batch.rejected, message: batch.rejectMessage };
   }
 
   /** Completes due traces and evaluates them; the timer calls it, tests may too. */
   tick(): void {
-    this.buffer.tick();
+    if (this.evaluator !== null) {
+      void this.evaluator.pass();
+      return;
+    }
+    this.buffer!.tick();
     this.drain();
   }
 
@@ -189,8 +238,13 @@ export class Pipeline implements TraceIngest {
   async flush(deadlineMs: number): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    this.buffer.flushAll('shutdown');
-    this.drain();
+    if (this.evaluator !== null) {
+      // A fleet member evaluates what it holds and hands the rest back.
+      await this.evaluator.stop(deadlineMs);
+    } else {
+      this.buffer!.flushAll('shutdown');
+      this.drain();
+    }
     const left = deadlineMs - this.now();
     if (this.sending.size > 0 && left > 0) {
       let timeout: NodeJS.Timeout | undefined;
@@ -202,6 +256,68 @@ export class Pipeline implements TraceIngest {
       ]);
       clearTimeout(timeout);
     }
+  }
+
+  /** Forwards a request: queued, or with the queue disabled sent and accepted downstream. */
+  private async forward(request: Uint8Array, spans: number, total: number): Promise<void> {
+    const exporter = this.options.exporter!;
+    if (!exporter.queueEnabled) {
+      await this.forwardNow(request, spans, total);
+      return;
+    }
+    if (!exporter.offer(request, spans)) throw queueFull(total);
+  }
+
+  private storeShared(traceIds: readonly string[], spans: readonly SpanRecord[], total: number): Promise<AddResult> {
+    const fleet = this.fleet!;
+    const refusal = fleet.refusal();
+    if (refusal !== null) return Promise.reject(new IngestRefusedError(refusal.code, refusal.message, total, { retryable: true }));
+    if (spans.length === 0) return STORED_NOTHING;
+    return fleet.buffer.store(traceIds, spans, toRuleSetKey(this.currentSet), this.now()).catch((err: unknown) => {
+      throw new IngestRefusedError(
+        'ERR_REDIS_UNAVAILABLE',
+        `the spans could not be stored in redis: ${err instanceof Error ? err.message : String(err)}`,
+        total,
+        { retryable: true, cause: err },
+      );
+    });
+  }
+
+  private countAdded(added: AddResult): void {
+    if (added.late > 0) this.options.metrics.lateSpans.inc(added.late);
+    if (added.duplicates > 0) this.options.metrics.duplicateSpans.inc(added.duplicates);
+  }
+
+  private createEvaluator(fleet: PipelineFleet): FleetEvaluator {
+    const b = this.options.buffer;
+    const shortest = Math.min(b.idleTimeoutMs, b.rootGraceMs, b.maxTraceAgeMs);
+    const metrics = this.options.metrics;
+    return new FleetEvaluator({
+      buffer: fleet.buffer,
+      tickMs: Math.max(MIN_FLEET_TICK_MS, Math.min(MAX_FLEET_TICK_MS, Math.floor(shortest / 4))),
+      ruleSetFor: (key) => {
+        const set = this.keptSets.get(key);
+        if (set !== undefined) return set;
+        fleet.metrics.ruleSetFallbacks.inc();
+        return this.currentSet;
+      },
+      evaluate: (trace, time) => {
+        metrics.tracesCompleted.inc({ trigger: trace.trigger });
+        return evaluateCompletedTrace(trace, time, metrics);
+      },
+      deliver: (spans) => this.emit(spans),
+      isConnected: fleet.isConnected,
+      logger: this.options.logger,
+      now: this.now,
+    });
+  }
+
+  /** Remembers a rule set under its fleet-wide key, forgetting the oldest past the bound. */
+  private keepSet(set: RuleSet): void {
+    const key = toRuleSetKey(set);
+    this.keptSets.delete(key);
+    this.keptSets.set(key, set);
+    if (this.keptSets.size > MAX_KEPT_RULE_SETS) this.keptSets.delete(this.keptSets.keys().next().value!);
   }
 
   private async forwardNow(request: Uint8Array, spans: number, total: number): Promise<void> {
@@ -243,26 +359,35 @@ export class Pipeline implements TraceIngest {
       const spans = evaluateCompletedTrace(trace, time, this.options.metrics);
       if (spans.length > 0) emitted = emitted.concat(spans);
     }
-    if (emitted.length > 0) this.emit(emitted);
+    if (emitted.length > 0) void this.emit(emitted);
   }
 
-  private emit(spans: EmittedSpan[]): void {
+  /**
+   * Signs, shows and exports spans. Resolves to true once they are queued,
+   * or with the queue disabled accepted downstream or refused for good
+   * (logged); to false when sending failed but may work later (logged).
+   * Never rejects.
+   */
+  private emit(spans: EmittedSpan[]): Promise<boolean> {
     const signed = this.options.signer?.sign(spans) ?? spans;
     for (const listener of this.listeners) listener(signed);
     const exporter = this.options.exporter;
-    if (exporter === null) return;
+    if (exporter === null) return HANDED_ON;
     const request = encodeSpansRequest(signed.map((e) => e.span), OWN_SCOPE, RESOURCE_EXTRA);
     // Spans the processor writes are few and must not be lost to a full
     // queue, so they are queued past its bound.
     if (exporter.queueEnabled) {
       exporter.offer(request, signed.length, { force: true });
-      return;
+      return HANDED_ON;
     }
-    const sent = exporter.send(request, signed.length).catch((err: unknown) => {
+    const sent = exporter.send(request, signed.length).then(() => true, (err: unknown) => {
       this.logger.warn({ err, spans: signed.length }, 'emitted spans not delivered');
+      return err instanceof BetraceError && !err.retryable;
     });
-    this.sending.add(sent);
-    void sent.finally(() => this.sending.delete(sent));
+    const tracked = sent.then(() => undefined);
+    this.sending.add(tracked);
+    void tracked.finally(() => this.sending.delete(tracked));
+    return sent;
   }
 
   private retainSet(set: RuleSet): void {
@@ -282,10 +407,16 @@ export class Pipeline implements TraceIngest {
   }
 
   private updateProjection(): void {
-    const sets = new Set<RuleSet>(this.liveSets.keys());
+    // With the shared buffer, spans stored here may be evaluated elsewhere
+    // under any recent set, so they keep what each of those reads.
+    const sets = new Set<RuleSet>(this.fleet === null ? this.liveSets.keys() : this.keptSets.values());
     sets.add(this.currentSet);
     this.projection = sets.size === 1
       ? this.currentSet.projection
       : mergeProjections([...sets].map((s) => s.projection));
   }
+}
+
+function queueFull(spans: number): IngestRefusedError {
+  return new IngestRefusedError('ERR_RECEIVER_QUEUE_FULL', 'the exporter queue is full; retry later', spans, { retryable: true });
 }

@@ -1,7 +1,9 @@
 /**
  * Wires the processor from a validated config: rules, exporter, pipeline,
  * receivers and the admin listener; starts them in order and stops them in
- * reverse (PRODUCT.md section 1 and 8, `shutdown_timeout`).
+ * reverse (PRODUCT.md section 1 and 8, `shutdown_timeout`). With
+ * `buffer.type: redis` it also joins the fleet on the shared buffer
+ * (PRODUCT.md section 9).
  */
 
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -12,6 +14,7 @@ import { readAdminToken } from './admin/admin-token';
 import { ConsoleWriter } from './emit/console-writer';
 import { BetraceError } from './errors';
 import { createOtlpExporter } from './exporter/otlp-exporter';
+import { createFleet } from './fleet/fleet';
 import { PRODUCT_VERSION } from './paths';
 import { Pipeline } from './pipeline';
 import { createPipelineMetrics } from './pipeline-metrics';
@@ -28,6 +31,7 @@ import type { Config } from '../config/types';
 import type { AdminApi } from './admin/admin-api';
 import type { AdminServer } from './admin/admin-server';
 import type { ExportSink } from './exporter/types';
+import type { Fleet, FleetOptions } from './fleet/fleet';
 import type { Logger } from './log';
 import type { Receiver } from './receiver/ingest';
 
@@ -39,6 +43,8 @@ export interface ServiceDeps {
   readonly signals?: EventEmitter;
   /** Quiet time before a change to a watched rule file reloads, in ms (default 200). */
   readonly rulesWatchDebounceMs?: number;
+  /** With `buffer.type: redis`: lease, rule heartbeat and instance name (defaults suit production). */
+  readonly fleet?: FleetOptions;
 }
 
 export interface Service {
@@ -51,6 +57,8 @@ export interface Service {
   /** The rule manager (reloads, rules API) and the violations store. */
   readonly rules: AdminApi['rules'];
   readonly violations: AdminApi['violations'];
+  /** The fleet membership with `buffer.type: redis`; null with the memory buffer. */
+  readonly fleet: Fleet | null;
   /** Bound endpoints, by name: `grpc`, `http`, `admin`. */
   endpoints(): Record<string, string>;
   /** Stops receiving, evaluates and flushes what is buffered, then stops the rest. */
@@ -64,15 +72,27 @@ export class RulesDoNotCompileError extends BetraceError {
   }
 }
 
+/** Starts the processor; with `buffer.type: redis` its fleet membership is closed again if anything fails. */
 export async function startService(config: Config, deps: ServiceDeps): Promise<Service> {
+  const registry = new Registry();
+  const fleet = config.buffer.type === 'redis' ? createFleet(config.buffer, registry, deps.logger, deps.fleet) : null;
+  try {
+    return await startComponents(config, deps, registry, fleet);
+  } catch (err) {
+    // An open Redis connection would keep the process alive after a failed start.
+    await fleet?.close();
+    throw err;
+  }
+}
+
+async function startComponents(config: Config, deps: ServiceDeps, registry: Registry, fleet: Fleet | null): Promise<Service> {
   const logger = deps.logger;
-  const loaded = await loadRuleSet(config.rules);
+  const loaded = fleet === null ? await loadRuleSet(config.rules) : await fleet.loadRules(config.rules);
   if (loaded.ruleSet === null) throw new RulesDoNotCompileError(loaded.report);
   if (loaded.report !== '') logger.warn({ diagnostics: loaded.diagnostics.length }, `rule warnings\n${loaded.report}`);
   const ruleSet = loaded.ruleSet;
   const adminToken = readAdminToken(config.admin);
 
-  const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'betrace_process_' });
   // These gauges end in _total, which Prometheus naming reserves for counters.
   for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
@@ -89,7 +109,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   const metrics = createPipelineMetrics(registry, () => pipeline?.stats() ?? { traces: 0, spans: 0, bytes: 0 }, PRODUCT_VERSION);
   metrics.rulesLoaded.set(ruleSet.rules.length);
   metrics.ruleReloads.inc({ result: 'success' });
-  pipeline = new Pipeline({ buffer: config.buffer, ruleSet, exporter, metrics, logger, signer });
+  let adminApi: AdminApi | undefined;
+  const pipelineFleet = fleet?.forPipeline(() => adminApi?.rules.catalog ?? loaded.catalog!);
+  pipeline = new Pipeline({ buffer: config.buffer, ruleSet, exporter, metrics, logger, signer, fleet: pipelineFleet });
   if (config.exporters.console.enabled) {
     const writer = new ConsoleWriter(deps.consoleOut);
     pipeline.onEmitted((spans) => writer.write(spans));
@@ -108,10 +130,11 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     const reasons: string[] = [];
     if (!listening) reasons.push('receivers not listening');
     if (exporter?.isFull() === true) reasons.push('exporter queue full');
+    if (fleet !== null) reasons.push(...fleet.readiness());
     return reasons;
   };
   const admin = createAdminServer({ endpoint: config.admin.endpoint, registry, readiness, logger, token: adminToken });
-  const adminApi = attachAdminApi({
+  adminApi = attachAdminApi({
     app: admin.app,
     config,
     catalog: loaded.catalog!,
@@ -123,8 +146,10 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     watchDebounceMs: deps.rulesWatchDebounceMs,
   });
 
+  const rules = adminApi.rules;
   const started: Array<{ close(): Promise<void> }> = [];
   try {
+    if (fleet !== null) await fleet.startRuleSync(rules);
     await admin.start();
     started.push(admin);
     for (const receiver of receivers) {
@@ -139,6 +164,7 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
   adminApi.start();
   listening = true;
   const active = pipeline;
+  const api = adminApi;
   logger.info(
     {
       rules: ruleSet.rules.length,
@@ -158,8 +184,9 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
     receivers,
     admin,
     exporter,
-    rules: adminApi.rules,
-    violations: adminApi.violations,
+    rules,
+    violations: api.violations,
+    fleet,
     endpoints() {
       const out: Record<string, string> = { admin: admin.endpoint };
       if (config.receivers.grpc !== null) out.grpc = receivers[0].endpoint;
@@ -170,12 +197,13 @@ export async function startService(config: Config, deps: ServiceDeps): Promise<S
       stopping ??= (async () => {
         const deadline = Date.now() + config.shutdownTimeoutMs;
         logger.info({ traces: active.stats().traces }, 'shutting down');
-        await adminApi.close();
+        await api.close();
         active.stopIntake();
         listening = false;
         await Promise.all(receivers.map((r) => r.shutdown(deadline)));
         await active.flush(deadline);
         if (exporter !== null) await exporter.shutdown(deadline);
+        await fleet?.close();
         await admin.close();
         logger.info({}, 'stopped');
       })();

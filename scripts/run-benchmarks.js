@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled benchmarks (what `make bench` calls after building): the
-// end-to-end benchmark, then the rule-evaluation one, each in its own process,
+// end-to-end benchmark, the rule-evaluation one and the Redis fleet one
+// (skipped without redis-server), each in its own process,
 // one after the other so they do not compete for the CPU. Their output passes
 // through; at the end one `BENCH_JSON {"bench":"summary",...}` line gathers the
 // headline figures and which goals they meet. Builds nothing itself.
@@ -28,11 +29,15 @@ if (quickAt !== -1) {
 }
 
 // `make bench` must end within 5 minutes; each benchmark gets a hard limit.
-const LIMITS_MS = { e2e: 200_000, dsl: 60_000 };
+const LIMITS_MS = { e2e: 200_000, dsl: 60_000, redis: 60_000 };
+const hasRedis = require('node:child_process')
+  .spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status === 0;
 const benches = [
   { name: 'e2e', file: path.join(outDir, 'benchmarks', 'e2e-bench.js'), args },
   { name: 'dsl', file: path.join(outDir, 'benchmarks', 'dsl-eval.js'), args: [] },
+  ...(hasRedis ? [{ name: 'redis', file: path.join(outDir, 'benchmarks', 'redis-fleet.js'), args: [] }] : []),
 ];
+if (!hasRedis) console.error('redis-server is not installed: the Redis fleet benchmark is skipped');
 
 function run(bench) {
   return new Promise((resolve) => {
@@ -92,6 +97,7 @@ async function main() {
   }
   const e2e = lastBench(results.e2e.lines, (v) => v.bench === 'e2e') ?? {};
   const dsl = lastBench(results.dsl.lines, (v) => 'eval_ratio_1000_10' in v) ?? {};
+  const redis = results.redis === undefined ? {} : lastBench(results.redis.lines, (v) => 'redis_spans_per_sec' in v) ?? {};
   const summary = {
     bench: 'summary',
     spans_per_sec: e2e.spans_per_sec,
@@ -100,6 +106,9 @@ async function main() {
     bytes_per_buffered_span: e2e.bytes_per_buffered_span,
     violation_latency_p99_ms: e2e.violation_latency_p99_ms,
     eval_ratio_1000_10: dsl.eval_ratio_1000_10,
+    redis_spans_per_sec: redis.redis_spans_per_sec,
+    memory_spans_per_sec: redis.memory_spans_per_sec,
+    redis_commands_per_span: redis.redis_commands_per_span,
     goals: e2e.goals ?? {},
     load_avg_throughput: e2e.load_avg_throughput,
     load_avg_latency: e2e.load_avg_latency,

@@ -17,6 +17,7 @@ const AREAS = [
   ['PROCESSOR', 'Processor'],
   ['ADMIN', 'Admin API'],
   ['SIGNING', 'Signing'],
+  ['REDIS', 'Shared buffer in Redis'],
 ];
 
 let text = '# Error codes\n\n' +

@@ -12,6 +12,7 @@ import type { Diagnostic } from '../../dsl/diagnostics';
 import type { CompiledRule } from '../../dsl/rule';
 import type { RuleSet } from '../../dsl/rule-set';
 import type { ApiRulesState } from './api-rules-file';
+import type { ApiRuleStore } from './rule-store';
 
 /** Where a rule is kept: one of `rules.files`, or the rules API's own file. */
 export type RuleSource = 'file' | 'api';
@@ -37,8 +38,18 @@ export interface RuleCatalog {
   /** The rules of `rules.files` as compiled, before overrides. */
   readonly fileRules: readonly CompiledRule[];
   readonly api: ApiRulesState;
-  /** `rules.api_file`, absolute; '' when none is configured. */
+  /** `rules.api_file`, absolute; '' when none is configured or the API's rules live in `apiStore`. */
   readonly apiFile: string;
+  /** Where the API's rules live when a fleet shares them; absent: in `apiFile`. */
+  readonly apiStore?: ApiRuleStore;
+  /** The store's version that `api` was read at or saved as; -1 while it could not be read yet. */
+  readonly apiVersion?: number;
+}
+
+/** The shared store a catalog's API part comes from, and the version it reflects. */
+export interface SharedApiSource {
+  readonly store: ApiRuleStore;
+  readonly version: number;
 }
 
 // Versions grow across every catalog of the process, so a set is never
@@ -48,13 +59,16 @@ let nextVersion = 1;
 /**
  * Builds a catalog, or reports why it cannot be built: an API rule whose id
  * a rule file holds too. Overrides of rules that no file holds are kept
- * (the file may come back) and reported as warnings.
+ * (the file may come back) and reported as warnings. With `shared`, the
+ * API part was read from that store, whose location names its rules.
  */
 export function buildRuleCatalog(
   fileRules: readonly CompiledRule[],
   api: ApiRulesState,
   apiFile: string,
+  shared?: SharedApiSource,
 ): { catalog: RuleCatalog | null; diagnostics: Diagnostic[] } {
+  const apiHome = shared?.store.location ?? apiFile;
   const diagnostics: Diagnostic[] = [];
   const entries: RuleEntry[] = [];
   const byId = new Map<string, RuleEntry>();
@@ -74,21 +88,24 @@ export function buildRuleCatalog(
   for (const rule of api.rules) {
     const clash = byId.get(rule.id);
     if (clash !== undefined) {
-      diagnostics.push(duplicateOf(rule, clash, apiFile));
+      diagnostics.push(duplicateOf(rule, clash, apiHome));
       continue;
     }
-    const entry: RuleEntry = { rule, source: 'api', file: apiFile, etag: computeRuleEtag(rule, rule.enabled), override: null };
+    const entry: RuleEntry = { rule, source: 'api', file: apiHome, etag: computeRuleEtag(rule, rule.enabled), override: null };
     entries.push(entry);
     byId.set(rule.id, entry);
   }
   for (const id of api.overrides.keys()) {
     const entry = byId.get(id);
-    if (entry === undefined || entry.source === 'api') diagnostics.push(unusedOverride(id, entry, apiFile));
+    if (entry === undefined || entry.source === 'api') diagnostics.push(unusedOverride(id, entry, apiHome));
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { catalog: null, diagnostics };
 
   const ruleSet = createRuleSet(entries.map((e) => e.rule), nextVersion++);
-  return { catalog: { ruleSet, entries, byId, fileRules, api, apiFile }, diagnostics };
+  const catalog: RuleCatalog = shared === undefined
+    ? { ruleSet, entries, byId, fileRules, api, apiFile }
+    : { ruleSet, entries, byId, fileRules, api, apiFile, apiStore: shared.store, apiVersion: shared.version };
+  return { catalog, diagnostics };
 }
 
 function duplicateOf(rule: CompiledRule, clash: RuleEntry, apiFile: string): Diagnostic {

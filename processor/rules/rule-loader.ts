@@ -15,7 +15,9 @@ import { buildRuleCatalog } from './rule-catalog';
 import type { Diagnostic } from '../../dsl/diagnostics';
 import type { RuleSet } from '../../dsl/rule-set';
 import type { RulesConfig } from '../../config/types';
+import type { ApiRulesState } from './api-rules-file';
 import type { RuleCatalog } from './rule-catalog';
+import type { ApiRuleStore } from './rule-store';
 
 /** What a load found: the catalog, or the diagnostics that stopped it. */
 export interface RuleLoadResult {
@@ -32,20 +34,29 @@ export interface RuleLoadResult {
   readonly apiFileDigest: string;
 }
 
+/** The API's rules as a shared store held them, to load in place of the api file. */
+export interface SharedApiRules {
+  readonly store: ApiRuleStore;
+  readonly state: ApiRulesState;
+  /** The store's version of `state`; -1 when the store could not be read yet. */
+  readonly version: number;
+}
+
 /**
  * Compiles every file of `rules.files` (never `rules.api_file`, even when a
- * pattern matches it), then the api file, into one catalog.
+ * pattern matches it), then the api file, into one catalog. With `shared`,
+ * the API's rules come from the store instead and the api file is not read.
  */
-export async function loadRuleSet(config: RulesConfig): Promise<RuleLoadResult> {
+export async function loadRuleSet(config: RulesConfig, shared?: SharedApiRules): Promise<RuleLoadResult> {
   const apiFile = config.apiFile === '' ? '' : path.resolve(config.apiFile);
   const compiled = await compileRuleFiles([...config.files], apiFile === '' ? undefined : { exclude: [apiFile] });
   const sources = compiled.sources;
   const diagnostics: Diagnostic[] = [...compiled.diagnostics];
 
-  let api = EMPTY_API_RULES;
+  let api = shared?.state ?? EMPTY_API_RULES;
   let apiFileDigest = '';
   let apiReadFailed = false;
-  if (apiFile !== '') {
+  if (apiFile !== '' && shared === undefined) {
     const read = await readApiRulesFile(apiFile);
     diagnostics.push(...read.diagnostics);
     if (read.text !== '') sources.set(apiFile, read.text);
@@ -57,7 +68,9 @@ export async function loadRuleSet(config: RulesConfig): Promise<RuleLoadResult> 
   const filesFailed = compiled.diagnostics.some((d) => d.severity === 'error');
   let catalog: RuleCatalog | null = null;
   if (!filesFailed && !apiReadFailed) {
-    const built = buildRuleCatalog(compiled.rules, api, apiFile);
+    const built = shared === undefined
+      ? buildRuleCatalog(compiled.rules, api, apiFile)
+      : buildRuleCatalog(compiled.rules, api, '', { store: shared.store, version: shared.version });
     diagnostics.push(...built.diagnostics);
     catalog = built.catalog;
   }

@@ -3,9 +3,9 @@
  * SIGHUP) and changes it through the rules API, one job at a time. A new
  * catalog is swapped in only when it was built completely; the pipeline
  * then starts new traces under its rule set while buffered traces finish
- * under theirs. API changes are written to `rules.api_file` before they are
- * acknowledged, and each one is reported once to `onChange` (the
- * rule-change evidence).
+ * under theirs. API changes are written to `rules.api_file` (or, in a
+ * fleet, saved to the catalog's shared store) before they are acknowledged,
+ * and each one is reported once to `onChange` (the rule-change evidence).
  */
 
 import fs from 'node:fs/promises';
@@ -25,7 +25,12 @@ import type { Logger } from '../log';
 import type { PipelineMetrics } from '../pipeline-metrics';
 import type { ApiRulesState } from './api-rules-file';
 import type { RuleCatalog, RuleEntry, RuleSource } from './rule-catalog';
+import type { SharedApiRules } from './rule-loader';
+import type { ApiRuleStore, StoredApiRules } from './rule-store';
 import type { SerialQueue } from './serial-queue';
+
+/** Times a change is tried again on a fresh copy after another instance changed the shared rules first. */
+const SHARED_SAVE_ATTEMPTS = 3;
 
 /** What asked for a reload; it goes into the log line. */
 export type ReloadReason = 'watch' | 'sighup' | 'manual';
@@ -73,6 +78,9 @@ export interface RuleManagerOptions {
   readonly onChange?: (change: RuleChange) => void;
 }
 
+/** Another instance saved the shared rules since this catalog was read. */
+class SharedRulesMoved extends Error {}
+
 /** Reloads and API changes of the rule catalog, serialised. */
 export class RuleManager {
   private readonly options: RuleManagerOptions;
@@ -96,9 +104,24 @@ export class RuleManager {
     return this.current;
   }
 
-  /** Whether API changes can be saved (`rules.api_file` is set). */
+  /** Whether API changes can be saved (`rules.api_file` is set, or a shared store holds them). */
   get persistent(): boolean {
-    return this.current.apiFile !== '';
+    return this.current.apiFile !== '' || this.current.apiStore !== undefined;
+  }
+
+  /**
+   * Reads the shared store again when its version is not the one the active
+   * catalog reflects, and applies what changed (another instance's API
+   * change). Resolves to true when a new catalog was installed. A store
+   * that cannot be read, or rules that do not fit this instance's rule
+   * files, leave the active rules in place.
+   */
+  syncShared(version: number): Promise<boolean> {
+    return this.queue.run(async () => {
+      const cat = this.current;
+      if (this.closed || cat.apiStore === undefined || cat.apiVersion === version) return false;
+      return this.refreshShared(cat.apiStore);
+    });
   }
 
   /** Stops taking API changes and waits for the jobs under way. */
@@ -212,8 +235,50 @@ export class RuleManager {
         throw new AdminError(409, 'ERR_ADMIN_NOT_PERSISTENT',
           'rule changes cannot be saved: rules.api_file is not configured (reads, validate and test still work)');
       }
-      return job(this.current);
+      const store = this.current.apiStore;
+      if (store === undefined) return job(this.current);
+      if ((this.current.apiVersion ?? -1) < 0 && !(await this.refreshShared(store))) {
+        throw new AdminError(500, 'ERR_ADMIN_PERSIST_FAILED',
+          `the shared rules in ${store.location} cannot be read yet; nothing was changed`);
+      }
+      // The checks of a change (exists, ETag) are made again on the rules
+      // another instance saved meanwhile.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await job(this.current);
+        } catch (err) {
+          if (!(err instanceof SharedRulesMoved)) throw err;
+          if (attempt === SHARED_SAVE_ATTEMPTS || !(await this.refreshShared(store))) {
+            throw new AdminError(500, 'ERR_ADMIN_PERSIST_FAILED',
+              `the shared rules in ${store.location} kept changing while this change was saved; nothing was changed`);
+          }
+        }
+      }
     });
+  }
+
+  /** Loads the shared store and installs what it holds; false when it cannot. */
+  private async refreshShared(store: ApiRuleStore): Promise<boolean> {
+    const cat = this.current;
+    let stored: StoredApiRules;
+    try {
+      stored = await store.load();
+    } catch (err) {
+      this.logger.warn({ err, store: store.location }, 'cannot read the shared rules');
+      return false;
+    }
+    const built = buildRuleCatalog(cat.fileRules, stored.state, cat.apiFile, { store, version: stored.version });
+    if (built.catalog === null) {
+      const first = built.diagnostics.find((d) => d.severity === 'error');
+      this.logger.error({ store: store.location, version: stored.version, diagnostic: first?.message, hint: first?.hint },
+        'the shared rules do not fit this instance\'s rule files; the active rules stay');
+      return false;
+    }
+    this.install(built.catalog);
+    const set = built.catalog.ruleSet;
+    this.logger.info({ version: set.version, shared: stored.version, rules: set.rules.length, enabled: set.enabled.length },
+      'shared rules applied');
+    return true;
   }
 
   /**
@@ -222,11 +287,14 @@ export class RuleManager {
    * fails.
    */
   private async commit(cat: RuleCatalog, api: ApiRulesState): Promise<RuleCatalog> {
-    const built = buildRuleCatalog(cat.fileRules, api, cat.apiFile);
+    const store = cat.apiStore;
+    const shared = store === undefined ? undefined : { store, version: cat.apiVersion ?? -1 };
+    const built = buildRuleCatalog(cat.fileRules, api, cat.apiFile, shared);
     if (built.catalog === null) {
       const first = built.diagnostics.find((d) => d.severity === 'error');
       throw new AdminError(409, 'ERR_ADMIN_RULE_EXISTS', first?.hint ?? first?.message ?? 'the rule clashes with another rule');
     }
+    if (store !== undefined) return this.commitShared(store, built.catalog, api, cat.apiVersion ?? -1);
     const text = formatApiRulesFile(api);
     try {
       await writeApiRulesFile(cat.apiFile, text);
@@ -240,9 +308,39 @@ export class RuleManager {
     return built.catalog;
   }
 
+  /** Saves to the shared store, then swaps; a store another instance saved to first answers SharedRulesMoved. */
+  private async commitShared(store: ApiRuleStore, next: RuleCatalog, api: ApiRulesState, expected: number): Promise<RuleCatalog> {
+    let version: number | null;
+    try {
+      version = await store.save(api, expected);
+    } catch (err) {
+      this.logger.error({ err, store: store.location }, 'cannot save the shared rules');
+      throw new AdminError(500, 'ERR_ADMIN_PERSIST_FAILED',
+        `cannot save to ${store.location}: ${(err as Error).message}; nothing was changed`, { cause: err });
+    }
+    if (version === null) throw new SharedRulesMoved();
+    const catalog: RuleCatalog = { ...next, apiVersion: version };
+    this.install(catalog);
+    return catalog;
+  }
+
+  /** The API's rules for a reload: read from the shared store, or as last known when it cannot be read. */
+  private async sharedForReload(): Promise<SharedApiRules | undefined> {
+    const cat = this.current;
+    const store = cat.apiStore;
+    if (store === undefined) return undefined;
+    try {
+      const stored = await store.load();
+      return { store, state: stored.state, version: stored.version };
+    } catch (err) {
+      this.logger.warn({ err, store: store.location }, 'cannot read the shared rules; reloading with the ones last read');
+      return { store, state: cat.api, version: cat.apiVersion ?? -1 };
+    }
+  }
+
   private async reloadNow(reason: ReloadReason): Promise<ReloadOutcome> {
     const started = Date.now();
-    const loaded = await loadRuleSet(this.options.config);
+    const loaded = await loadRuleSet(this.options.config, await this.sharedForReload());
     const metrics = this.options.metrics;
     if (loaded.catalog === null) {
       metrics.ruleReloads.inc({ result: 'error' });

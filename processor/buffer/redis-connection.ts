@@ -1,0 +1,177 @@
+/**
+ * The connection to Redis for `buffer.type: redis`: one ioredis client for a
+ * single URL, a Redis.Cluster client for several comma-separated node URLs.
+ * Commands are never queued while disconnected (the offline queue is off),
+ * so a caller learns at once that nothing was stored and the receivers push
+ * back; the client reconnects by itself, forever, with a capped backoff.
+ * Commands issued in the same tick go out as one pipeline per node.
+ */
+
+import Redis, { Cluster } from 'ioredis';
+
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+
+import type { RedisBufferConfig } from '../../config/types';
+import type { Logger } from '../log';
+import type { ScriptDefinition } from './redis-scripts';
+
+/** A command that waits longer than this fails, so a hung Redis cannot stall intake. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+/** Longest wait between reconnect attempts. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+const RECONNECT_STEP_MS = 50;
+
+/** Either client; both take the same commands. */
+export type RedisClient = Redis | Cluster;
+
+/** Runs one script with its keys and arguments. */
+export type ScriptRunner = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
+
+/** How to connect, besides the config. */
+export interface RedisConnectionOptions {
+  readonly logger: Logger;
+  readonly commandTimeoutMs?: number;
+  /** Called with true when the connection becomes ready, false when it is lost. */
+  readonly onStatus?: (ready: boolean) => void;
+}
+
+/** A live connection (or one trying to become live). */
+export interface RedisConnection {
+  readonly client: RedisClient;
+  /** The node URLs without credentials, for logs and messages. */
+  readonly location: string;
+  readonly cluster: boolean;
+  /** True while commands can be sent. */
+  isReady(): boolean;
+  /** Resolves once ready, or false after `timeoutMs`. */
+  waitReady(timeoutMs: number): Promise<boolean>;
+  /** Registers a script on the client; the runner sends EVALSHA, and EVAL when Redis lacks it. */
+  defineScript(script: ScriptDefinition): ScriptRunner;
+  close(): Promise<void>;
+}
+
+/** Opens the connection; it reconnects on its own until closed. */
+export function createRedisConnection(config: RedisBufferConfig, options: RedisConnectionOptions): RedisConnection {
+  const logger = options.logger.child({ component: 'buffer/redis' });
+  const urls = config.url.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  const location = urls.map(withoutCredentials).join(',');
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 0,
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    retryStrategy: reconnectDelay,
+  };
+  const cluster = urls.length > 1;
+  const client: RedisClient = cluster
+    ? new Cluster(urls.map(toClusterNode), toClusterOptions(urls[0], common))
+    : new Redis(urls[0], common);
+
+  let ready = false;
+  let downSince = 0;
+  let scripts = 0;
+  const setReady = (now: boolean): void => {
+    if (now === ready) return;
+    ready = now;
+    options.onStatus?.(now);
+    if (now) {
+      logger.info({ location, downMs: downSince === 0 ? 0 : Date.now() - downSince }, 'redis connected');
+    } else {
+      downSince = Date.now();
+      logger.warn({ location }, 'redis unreachable; refusing spans until it is back');
+    }
+  };
+  client.on('ready', () => setReady(true));
+  client.on('close', () => setReady(false));
+  client.on('end', () => setReady(false));
+  // Without a listener ioredis prints every failed reconnect; the state
+  // change is logged once instead.
+  client.on('error', (err: Error) => {
+    if (ready && client.status !== 'ready') setReady(false);
+    logger.debug({ err }, 'redis error');
+  });
+  options.onStatus?.(false);
+
+  return {
+    client,
+    location,
+    cluster,
+    isReady: () => ready && client.status === 'ready',
+    waitReady(timeoutMs) {
+      if (ready) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          client.removeListener('ready', onReady);
+          resolve(false);
+        }, timeoutMs);
+        const onReady = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        client.once('ready', onReady);
+      });
+    },
+    defineScript(script) {
+      const name = `betraceScript${++scripts}`;
+      client.defineCommand(name, { numberOfKeys: script.keys, lua: script.lua });
+      const run = (client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+      return (keys, args) => run.call(client, ...keys, ...args);
+    },
+    async close() {
+      try {
+        await withTimeout(client.quit(), 1000);
+      } catch {
+        // Closing anyway: a Redis that does not answer QUIT is dropped.
+      }
+      client.disconnect();
+      setReady(false);
+    },
+  };
+}
+
+function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * RECONNECT_STEP_MS, MAX_RECONNECT_DELAY_MS);
+}
+
+function toClusterNode(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port === '' ? 6379 : Number(parsed.port) };
+}
+
+function toClusterOptions(firstUrl: string, common: RedisOptions): ClusterOptions {
+  const parsed = new URL(firstUrl);
+  const redisOptions: RedisOptions = {
+    maxRetriesPerRequest: common.maxRetriesPerRequest,
+    commandTimeout: common.commandTimeout,
+    username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
+    password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+  };
+  return {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    clusterRetryStrategy: reconnectDelay,
+    redisOptions,
+  };
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,171 @@
+/**
+ * One instance's membership of a fleet on the shared Redis buffer
+ * (`buffer.type: redis`): the connection, the trace buffer, the shared
+ * rules store and the heartbeat that keeps the rules in step, built from
+ * the config and wired by the service.
+ */
+
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+
+import { RedisTraceBuffer } from '../buffer/redis-buffer';
+import { createRedisConnection } from '../buffer/redis-connection';
+import { createRedisMetrics } from '../buffer/redis-metrics';
+import { EMPTY_API_RULES, readApiRulesFile } from '../rules/api-rules-file';
+import { loadRuleSet } from '../rules/rule-loader';
+import { FleetRuleSync } from './fleet-rule-sync';
+import { RedisRuleStore } from './redis-rule-store';
+
+import type { Registry } from 'prom-client';
+
+import type { BufferConfig, RulesConfig } from '../../config/types';
+import type { RedisConnection } from '../buffer/redis-connection';
+import type { RedisMetrics } from '../buffer/redis-metrics';
+import type { Logger } from '../log';
+import type { PipelineFleet } from '../pipeline';
+import type { RuleCatalog } from '../rules/rule-catalog';
+import type { RuleLoadResult, SharedApiRules } from '../rules/rule-loader';
+import type { SyncedRules } from './fleet-rule-sync';
+
+/** How long startup waits for Redis before it goes on without it (not ready, spans refused). */
+const DEFAULT_CONNECT_WAIT_MS = 3000;
+
+/** Settings of a fleet member that have no config key; tests shorten them. */
+export interface FleetOptions {
+  /** Claim lease (default DEFAULT_LEASE_MS of the Redis buffer). */
+  readonly leaseMs?: number;
+  /** Time between rule heartbeats (default DEFAULT_RULES_POLL_MS). */
+  readonly rulesPollMs?: number;
+  /** Names this process in claims and the registry; unique by default. */
+  readonly instanceId?: string;
+  /** Default DEFAULT_CONNECT_WAIT_MS. */
+  readonly connectWaitMs?: number;
+}
+
+/** The Redis side of one fleet member. */
+export interface Fleet {
+  readonly instanceId: string;
+  readonly connection: RedisConnection;
+  readonly metrics: RedisMetrics;
+  readonly buffer: RedisTraceBuffer;
+  readonly store: RedisRuleStore;
+  /**
+   * Compiles the rule files and reads the shared rules. On a fleet's first
+   * start the api file's rules, if any, become the shared ones. When Redis
+   * cannot be reached the file rules load alone and the shared ones follow
+   * once it can.
+   */
+  loadRules(config: RulesConfig): Promise<RuleLoadResult>;
+  /** What the pipeline needs; `catalog` is read on every request. */
+  forPipeline(catalog: () => RuleCatalog | undefined): PipelineFleet;
+  /** Starts the heartbeat for the rule manager; resolves after the first one. */
+  startRuleSync(rules: SyncedRules): Promise<void>;
+  /** Why this member is not ready; empty when it is. */
+  readiness(): string[];
+  /** Stops the heartbeat and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** Connects to `buffer.redis` and builds the member's parts. */
+export function createFleet(config: BufferConfig, registry: Registry, logger: Logger, options: FleetOptions = {}): Fleet {
+  const instanceId = options.instanceId ?? `${os.hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+  const startedMs = Date.now();
+  const metrics = createRedisMetrics(registry);
+  const connection = createRedisConnection(config.redis, {
+    logger,
+    onStatus: (ready) => metrics.connected.set(ready ? 1 : 0),
+  });
+  const buffer = new RedisTraceBuffer({
+    connection,
+    keyPrefix: config.redis.keyPrefix,
+    instanceId,
+    maxSpansPerTrace: config.maxSpansPerTrace,
+    idleTimeoutMs: config.idleTimeoutMs,
+    rootGraceMs: config.rootGraceMs,
+    maxTraceAgeMs: config.maxTraceAgeMs,
+    decidedTtlMs: config.decidedCache.ttlMs,
+    leaseMs: options.leaseMs,
+    metrics,
+  });
+  const store = new RedisRuleStore(connection, config.redis.keyPrefix, metrics);
+  let sync: FleetRuleSync | null = null;
+  const log = logger.child({ component: 'fleet' });
+
+  return {
+    instanceId,
+    connection,
+    metrics,
+    buffer,
+    store,
+    async loadRules(rules) {
+      const shared = await readShared(store, rules, connection, options.connectWaitMs ?? DEFAULT_CONNECT_WAIT_MS, log);
+      return loadRuleSet(rules, shared);
+    },
+    forPipeline(catalog) {
+      return {
+        buffer,
+        metrics,
+        isConnected: () => connection.isReady(),
+        refusal() {
+          if (!connection.isReady()) {
+            return { code: 'ERR_REDIS_UNAVAILABLE', message: `redis at ${connection.location} is unreachable; retry later` };
+          }
+          if ((catalog()?.apiVersion ?? -1) < 0) {
+            return { code: 'ERR_REDIS_RULES_NOT_LOADED', message: 'the shared rules have not been read from redis yet; retry later' };
+          }
+          return null;
+        },
+      };
+    },
+    async startRuleSync(rules) {
+      sync = new FleetRuleSync({
+        store,
+        rules,
+        instanceId,
+        startedMs,
+        pollMs: options.rulesPollMs,
+        isConnected: () => connection.isReady(),
+        logger,
+      });
+      await sync.start();
+      log.info({ instanceId, redis: connection.location, cluster: connection.cluster, leaseMs: buffer.leaseMs }, 'joined the fleet');
+    },
+    readiness() {
+      const reasons = connection.isReady() ? [] : ['redis unreachable'];
+      return sync === null ? reasons : reasons.concat(sync.reasons());
+    },
+    async close() {
+      await sync?.close();
+      await connection.close();
+    },
+  };
+}
+
+/** The shared rules to start with, seeded from the api file on a fleet's first start. */
+async function readShared(
+  store: RedisRuleStore,
+  rules: RulesConfig,
+  connection: RedisConnection,
+  waitMs: number,
+  log: Logger,
+): Promise<SharedApiRules> {
+  const unread: SharedApiRules = { store, state: EMPTY_API_RULES, version: -1 };
+  if (!(await connection.waitReady(waitMs))) {
+    log.warn({ redis: connection.location }, 'redis unreachable at start; refusing spans until the shared rules are read');
+    return unread;
+  }
+  try {
+    const stored = await store.load();
+    if (stored.version > 0 || rules.apiFile === '') return { store, ...stored };
+    const local = await readApiRulesFile(rules.apiFile);
+    if (local.state === null || (local.state.rules.length === 0 && local.state.overrides.size === 0)) return { store, ...stored };
+    const version = await store.save(local.state, 0);
+    if (version === null) return { store, ...(await store.load()) };
+    log.info({ file: rules.apiFile, rules: local.state.rules.length, overrides: local.state.overrides.size },
+      'the api file\'s rules became the shared rules');
+    return { store, state: local.state, version };
+  } catch (err) {
+    log.warn({ err }, 'cannot read the shared rules; refusing spans until they are read');
+    return unread;
+  }
+}
