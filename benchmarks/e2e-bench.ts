@@ -239,7 +239,7 @@ async function runThroughput(bench: Bench, targets: Targets): Promise<Figures> {
   const loadBefore = loadAverage();
   const a: RoundResult[] = [];
   const b: RoundResult[] = [];
-  let bufferPeak: BufferStats = { traces: 0, spans: 0, bytes: 0 };
+  let bufferPeak: BufferStats = { traces: 0, spans: 0, records: 0, bytes: 0 };
   const stalls: StallReading[] = [];
   for (let i = 0; i < options.rounds; i++) {
     const peak = watchBuffer(targets.product);
@@ -442,6 +442,8 @@ async function runMemory(bench: Bench): Promise<Figures> {
       spans_sent: warm.spans + rest.spans,
       errors: warm.errors + rest.errors,
       spans_buffered: spans,
+      span_records_buffered: full.buffer.records,
+      bytes_per_span_record: round(growth / Math.max(1, full.buffer.records), 1),
       traces_buffered: full.buffer.traces,
       bytes_per_buffered_span: round(growth / spans, 1),
       marginal_bytes_per_buffered_span: round(marginal / (spans - afterWarmup.buffer.spans), 1),
@@ -473,7 +475,7 @@ async function waitDrained(product: BenchChild<ProductReady>): Promise<void> {
 
 /** Samples the product's buffer every 250 ms until stopped; resolves to the peak. */
 function watchBuffer(product: BenchChild<ProductReady>): { stop(): Promise<BufferStats> } {
-  let peak: BufferStats = { traces: 0, spans: 0, bytes: 0 };
+  let peak: BufferStats = { traces: 0, spans: 0, records: 0, bytes: 0 };
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -494,6 +496,7 @@ function maxStats(a: BufferStats, b: BufferStats): BufferStats {
   return {
     traces: Math.max(a.traces, b.traces),
     spans: Math.max(a.spans, b.spans),
+    records: Math.max(a.records, b.records),
     bytes: Math.max(a.bytes, b.bytes),
   };
 }

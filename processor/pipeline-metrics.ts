@@ -57,15 +57,23 @@ export function createPipelineMetrics(
   });
   new Gauge({
     name: 'betrace_spans_buffered',
-    help: 'Span projections held in the buffer',
+    help: 'Spans of the traces waiting in the buffer',
     registers,
     collect() {
       this.set(stats().spans);
     },
   });
   new Gauge({
+    name: 'betrace_span_records_buffered',
+    help: 'Span records the buffer keeps: the spans rules read, plus a root and an earliest span per trace',
+    registers,
+    collect() {
+      this.set(stats().records);
+    },
+  });
+  new Gauge({
     name: 'betrace_buffer_bytes',
-    help: 'Estimated bytes held by buffered span projections (compared with buffer.max_bytes_mib)',
+    help: 'Estimated bytes of the kept span records (compared with buffer.max_bytes_mib)',
     registers,
     collect() {
       this.set(stats().bytes);

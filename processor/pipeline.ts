@@ -155,7 +155,8 @@ export class Pipeline implements TraceIngest {
   /** With the shared buffer: traces in the fleet's index, and spans of the traces this instance holds. */
   stats(): BufferStats {
     if (this.buffer !== null) return this.buffer.stats();
-    return { traces: this.fleet!.buffer.indexedTraces, spans: this.evaluator!.heldSpans, bytes: 0 };
+    const held = this.evaluator!.heldSpans;
+    return { traces: this.fleet!.buffer.indexedTraces, spans: held, records: held, bytes: 0 };
   }
 
   /** Registers a listener for every batch of emitted spans. */

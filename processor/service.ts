@@ -106,7 +106,7 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
   const signer = keyProvider === null ? undefined : createSpanSigner(keyProvider);
 
   let pipeline: Pipeline | undefined;
-  const metrics = createPipelineMetrics(registry, () => pipeline?.stats() ?? { traces: 0, spans: 0, bytes: 0 }, PRODUCT_VERSION);
+  const metrics = createPipelineMetrics(registry, () => pipeline?.stats() ?? { traces: 0, spans: 0, records: 0, bytes: 0 }, PRODUCT_VERSION);
   metrics.rulesLoaded.set(ruleSet.rules.length);
   metrics.ruleReloads.inc({ result: 'success' });
   let adminApi: AdminApi | undefined;

@@ -86,7 +86,9 @@ export class MemoryTraceBuffer<C> {
   private readonly decided: LRUCache<string, true>;
   private readonly byAge = new Fifo<TraceEntry<C>>();
   private readonly byRoot = new Fifo<TraceEntry<C>>();
-  private spanCount = 0;
+  /** Records kept, and spans received, over the traces in the window. */
+  private recordCount = 0;
+  private receivedCount = 0;
   private byteCount = 0;
 
   constructor(options: MemoryBufferOptions<C>, events: BufferEvents<C>) {
@@ -104,7 +106,12 @@ export class MemoryTraceBuffer<C> {
   }
 
   stats(): BufferStats {
-    return { traces: this.traces.size, spans: this.spanCount, bytes: this.byteCount };
+    return {
+      traces: this.traces.size,
+      spans: this.receivedCount,
+      records: this.recordCount,
+      bytes: this.byteCount,
+    };
   }
 
   /**
@@ -142,6 +149,7 @@ export class MemoryTraceBuffer<C> {
         this.append(entry, span, now);
       }
       buffered++;
+      this.receivedCount++;
       if (++entry.received >= this.options.maxSpansPerTrace) {
         this.complete(entry, 'span_cap');
       }
@@ -242,7 +250,7 @@ export class MemoryTraceBuffer<C> {
     const bytes = estimateSpanBytes(span) * sign;
     entry.bytes += bytes;
     this.byteCount += bytes;
-    this.spanCount += sign;
+    this.recordCount += sign;
   }
 
   private append(entry: TraceEntry<C>, span: SpanRecord, now: number): void {
@@ -307,7 +315,8 @@ export class MemoryTraceBuffer<C> {
     entry.done = true;
     this.traces.delete(entry.traceId);
     this.decided.set(entry.traceId, true);
-    this.spanCount -= keptCount(entry);
+    this.recordCount -= keptCount(entry);
+    this.receivedCount -= entry.received;
     this.byteCount -= entry.bytes;
     entry.ids = null;
   }

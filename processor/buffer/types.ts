@@ -28,7 +28,11 @@ export interface AddResult {
 
 export interface BufferStats {
   readonly traces: number;
+  /** Spans received into the traces still waiting, whether their records are kept or not. */
   readonly spans: number;
+  /** Span records kept (the spans rules read, plus a root and earliest span per trace). */
+  readonly records: number;
+  /** Estimated bytes of the kept records. */
   readonly bytes: number;
 }
 

@@ -178,13 +178,13 @@ describe('MemoryTraceBuffer', () => {
       const pay = spanRecord({ name: 'pay', startNs: 30 });
       const later = spanRecord({ name: 'db', startNs: 40 });
       t.buffer.add([id, id, id, id], [later, pay, root, early], 'x');
-      assert.equal(t.buffer.stats().spans, 3);
+      assert.equal(t.buffer.stats().spans, 4, 'every span counts as waiting');
+      assert.equal(t.buffer.stats().records, 3, 'only three records are kept');
       t.advance(20);
       assert.equal(t.completed.length, 1);
       assert.equal(t.completed[0].trigger, 'root');
       assert.deepEqual(new Set(t.completed[0].spans), new Set([pay, root, early]));
-      assert.equal(t.buffer.stats().spans, 0);
-      assert.equal(t.buffer.stats().bytes, 0);
+      assert.deepEqual(t.buffer.stats(), { traces: 0, spans: 0, records: 0, bytes: 0 });
     });
 
     it('counts unread spans toward max_spans_per_trace', () => {
