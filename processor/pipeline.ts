@@ -75,6 +75,9 @@ export interface PipelineOptions {
   readonly now?: () => number;
 }
 
+/** Emitted spans per export request (about 1 KiB each, well under a 4 MiB receive limit). */
+const MAX_SPANS_PER_EMITTED_REQUEST = 1000;
+
 /** Tick bounds: fast enough for low latency after a deadline, slow enough to cost nothing idle. */
 const MIN_TICK_MS = 2;
 const MAX_TICK_MS = 50;
@@ -355,10 +358,9 @@ export class Pipeline implements TraceIngest {
     const batch = this.completed;
     this.completed = [];
     const time = detectionTimeAt(this.now());
-    let emitted: EmittedSpan[] = [];
+    const emitted: EmittedSpan[] = [];
     for (const trace of batch) {
-      const spans = evaluateCompletedTrace(trace, time, this.options.metrics);
-      if (spans.length > 0) emitted = emitted.concat(spans);
+      for (const span of evaluateCompletedTrace(trace, time, this.options.metrics)) emitted.push(span);
     }
     if (emitted.length > 0) void this.emit(emitted);
   }
@@ -374,6 +376,17 @@ export class Pipeline implements TraceIngest {
     for (const listener of this.listeners) listener(signed);
     const exporter = this.options.exporter;
     if (exporter === null) return HANDED_ON;
+    if (signed.length <= MAX_SPANS_PER_EMITTED_REQUEST) return this.export(exporter, signed);
+    // Many traces completing at once (a burst of deadlines, shutdown) must not
+    // make one request larger than a downstream accepts.
+    const parts: Promise<boolean>[] = [];
+    for (let i = 0; i < signed.length; i += MAX_SPANS_PER_EMITTED_REQUEST) {
+      parts.push(this.export(exporter, signed.slice(i, i + MAX_SPANS_PER_EMITTED_REQUEST)));
+    }
+    return Promise.all(parts).then((done) => done.every(Boolean));
+  }
+
+  private export(exporter: ExportSink, signed: readonly EmittedSpan[]): Promise<boolean> {
     const request = encodeSpansRequest(signed.map((e) => e.span), OWN_SCOPE, RESOURCE_EXTRA);
     // Spans the processor writes are few and must not be lost to a full
     // queue, so they are queued past its bound.
@@ -390,6 +403,7 @@ export class Pipeline implements TraceIngest {
     void tracked.finally(() => this.sending.delete(tracked));
     return sent;
   }
+
 
   private retainSet(set: RuleSet): void {
     const count = this.liveSets.get(set) ?? 0;

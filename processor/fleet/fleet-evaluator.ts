@@ -151,7 +151,7 @@ export class FleetEvaluator {
   private async complete(claimed: readonly ClaimedTrace[]): Promise<void> {
     const time = detectionTimeAt(this.now());
     const decisions: Decision[] = [];
-    let emitted: EmittedSpan[] = [];
+    const emitted: EmittedSpan[] = [];
     for (const trace of claimed) {
       let spans: EmittedSpan[] = [];
       try {
@@ -162,7 +162,7 @@ export class FleetEvaluator {
         this.logger.error({ err, traceId: trace.traceId }, 'cannot evaluate a trace');
       }
       decisions.push({ traceId: trace.traceId, recordIds: spans.map((s) => s.recordId) });
-      if (spans.length > 0) emitted = emitted.concat(spans);
+      for (const span of spans) emitted.push(span);
     }
     if (emitted.length > 0 && !(await this.options.deliver(emitted))) {
       // Not decided: the fleet evaluates these traces again and sends then.
