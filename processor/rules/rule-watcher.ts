@@ -16,6 +16,11 @@ export const DEFAULT_WATCH_DEBOUNCE_MS = 200;
 const GLOB_CHARS = /[*?[]/;
 /** Names editors and atomic writers use for temporary files; never rule files. */
 const TEMPORARY_NAME = /(^\.|~$|\.sw[a-p]$|\.tmp$)/;
+/**
+ * A mounted Kubernetes ConfigMap or Secret updates by pointing this link at
+ * a new folder; the rule files are links through it and never change name.
+ */
+const ATOMIC_WRITER_LINK = '..data';
 
 /** What to watch and whom to tell. */
 export interface RuleWatcherOptions {
@@ -101,6 +106,10 @@ function watchTarget(target: Target, noticed: (file: string) => void, logger: Lo
     }
     const name = String(filename);
     const base = path.basename(name);
+    if (base === ATOMIC_WRITER_LINK) {
+      noticed(path.join(target.folder, path.dirname(name)));
+      return;
+    }
     if (target.names !== null ? !target.names.has(base) : TEMPORARY_NAME.test(base)) return;
     noticed(path.join(target.folder, name));
   });

@@ -57,6 +57,21 @@ describe('createRuleWatcher', () => {
     await waitUntil(() => batches.some((b) => b.has(path.join(dir, 'rules', 'new.yaml'))), 'the new file');
   });
 
+  it('reports a Kubernetes ConfigMap update, which swaps the ..data link and renames no rule file', async () => {
+    const mount = path.join(dir, 'configmap');
+    fs.mkdirSync(path.join(mount, '..v1'), { recursive: true });
+    fs.writeFileSync(path.join(mount, '..v1', 'rules.yaml'), 'rules: []\n');
+    fs.symlinkSync('..v1', path.join(mount, '..data'));
+    fs.symlinkSync(path.join('..data', 'rules.yaml'), path.join(mount, 'rules.yaml'));
+    start([path.join(mount, '*.yaml')]);
+    fs.mkdirSync(path.join(mount, '..v2'));
+    fs.writeFileSync(path.join(mount, '..v2', 'rules.yaml'), 'rules: [] # new version\n');
+    fs.symlinkSync('..v2', path.join(mount, '..data_tmp'));
+    fs.renameSync(path.join(mount, '..data_tmp'), path.join(mount, '..data'));
+    await waitUntil(() => batches.length > 0, 'the ConfigMap update');
+    assert.ok(batches[0].has(mount), 'the whole mounted folder counts as changed');
+  });
+
   it('watches the folders under a ** pattern', async () => {
     fs.mkdirSync(path.join(dir, 'rules', 'team', 'payments'), { recursive: true });
     start([path.join(dir, 'rules', '**', '*.yaml')]);
