@@ -14,6 +14,7 @@ import { isSpanLookedAt, mergeProjections } from '../dsl/trace-model';
 import { decodeTraceRequest } from '../proto/decode-request';
 import { encodeSpansRequest } from '../proto/encode-spans';
 import { MemoryTraceBuffer } from './buffer/memory-buffer';
+import { createPressureLog } from './buffer/pressure-log';
 import { detectionTimeAt } from './emit/emitted-spans';
 import { BetraceError } from './errors';
 import { evaluateCompletedTrace } from './evaluate/trace-evaluator';
@@ -27,6 +28,7 @@ import type { Projection, SpanRecord } from '../dsl/trace-model';
 import type { BufferConfig } from '../config/types';
 import type { RedisTraceBuffer } from './buffer/redis-buffer';
 import type { RedisMetrics } from './buffer/redis-metrics';
+import type { PressureLog } from './buffer/pressure-log';
 import type { AddResult, BufferStats, CompletedTrace } from './buffer/types';
 import type { EmittedSpan } from './emit/emitted-spans';
 import type { ExportSink } from './exporter/types';
@@ -113,6 +115,8 @@ export class Pipeline implements TraceIngest {
   private readonly sending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** Eviction warnings; null with the shared buffer, which evicts nothing. */
+  private pressure: PressureLog | null = null;
 
   constructor(options: PipelineOptions) {
     this.options = options;
@@ -129,6 +133,8 @@ export class Pipeline implements TraceIngest {
     }
     this.evaluator = null;
     const b = options.buffer;
+    const pressure = createPressureLog(this.logger, b, this.now);
+    this.pressure = pressure;
     this.buffer = new MemoryTraceBuffer<RuleSet>(
       {
         maxTraces: b.maxTraces,
@@ -147,6 +153,7 @@ export class Pipeline implements TraceIngest {
         traceCompleted: (trace) => this.onCompleted(trace),
         traceDropped: (_traceId, set) => {
           this.options.metrics.tracesEvicted.inc({ action: 'drop' });
+          pressure.evicted('drop');
           this.releaseSet(set);
         },
       },
@@ -344,7 +351,10 @@ export class Pipeline implements TraceIngest {
 
   private onCompleted(trace: CompletedTrace<RuleSet>): void {
     this.options.metrics.tracesCompleted.inc({ trigger: trace.trigger });
-    if (trace.trigger === 'evicted') this.options.metrics.tracesEvicted.inc({ action: 'evaluate' });
+    if (trace.trigger === 'evicted') {
+      this.options.metrics.tracesEvicted.inc({ action: 'evaluate' });
+      this.pressure?.evicted('evaluate');
+    }
     this.completed.push(trace);
     this.releaseSet(trace.context);
     // Completions from inside ingest (span cap, eviction) are evaluated after

@@ -124,6 +124,7 @@ export class MemoryTraceBuffer<C> {
     let late = 0;
     let duplicates = 0;
     let last: TraceEntry<C> | undefined;
+    let capped: TraceEntry<C>[] | null = null;
     const isLookedAt = this.options.isLookedAt;
     for (let i = 0, n = spans.length; i < n; i++) {
       const traceId = traceIds[i];
@@ -150,10 +151,12 @@ export class MemoryTraceBuffer<C> {
       }
       buffered++;
       this.receivedCount++;
-      if (++entry.received >= this.options.maxSpansPerTrace) {
-        this.complete(entry, 'span_cap');
-      }
+      if (++entry.received === this.options.maxSpansPerTrace) (capped ??= []).push(entry);
     }
+    // A trace at its cap completes once the request is in: the rest of the
+    // same request is already decoded, and leaving it out would judge the
+    // trace without spans that arrived together with the others.
+    if (capped !== null) for (const entry of capped) this.complete(entry, 'span_cap');
     this.evictOverBytes();
     return { buffered, late, duplicates };
   }

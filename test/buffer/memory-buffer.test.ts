@@ -77,13 +77,15 @@ describe('MemoryTraceBuffer', () => {
     assert.equal(t.completed[0].spans.length, 5);
   });
 
-  it('completes a trace when it reaches max_spans_per_trace and counts later spans as late', () => {
+  it('completes a trace at max_spans_per_trace once the request is in, and counts later spans as late', () => {
     const t = setup({ maxSpansPerTrace: 3 });
     const id = traceIdOf(4);
     const result = t.buffer.add([id, id, id, id, id], [spanRecord(), spanRecord(), spanRecord(), spanRecord(), spanRecord()], 'x');
     assert.deepEqual(t.completed.map((c) => c.trigger), ['span_cap']);
-    assert.equal(t.completed[0].spans.length, 3);
-    assert.deepEqual(result, { buffered: 3, late: 2, duplicates: 0 });
+    assert.equal(t.completed[0].spans.length, 5, 'the spans of the request that reached the cap are all judged');
+    assert.deepEqual(result, { buffered: 5, late: 0, duplicates: 0 });
+    const later = t.buffer.add([id], [spanRecord()], 'x');
+    assert.deepEqual(later, { buffered: 0, late: 1, duplicates: 0 });
   });
 
   it('evicts the least recently active trace at max_traces and evaluates it', () => {
@@ -190,7 +192,9 @@ describe('MemoryTraceBuffer', () => {
     it('counts unread spans toward max_spans_per_trace', () => {
       const t = setup({ isLookedAt: readsOnlyPay, maxSpansPerTrace: 4 });
       const id = traceIdOf(21);
-      t.buffer.add([id, id, id, id], [spanRecord(), spanRecord(), spanRecord(), spanRecord()], 'x');
+      t.buffer.add([id, id, id], [spanRecord(), spanRecord(), spanRecord()], 'x');
+      assert.equal(t.completed.length, 0);
+      t.buffer.add([id], [spanRecord()], 'x');
       assert.deepEqual(t.completed.map((c) => c.trigger), ['span_cap']);
       assert.equal(t.completed[0].spans.length, 1, 'only the earliest of the unread spans is kept');
     });
