@@ -93,10 +93,10 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
   const ruleSet = loaded.ruleSet;
   const adminToken = readAdminToken(config.admin);
 
-  collectDefaultMetrics({ register: registry, prefix: 'betrace_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'betrace_' });
   // These gauges end in _total, which Prometheus naming reserves for counters.
   for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
-    registry.removeSingleMetric(`betrace_process_nodejs_${name}`);
+    registry.removeSingleMetric(`betrace_nodejs_${name}`);
   }
   const exporter = config.exporters.otlp.endpoint === ''
     ? null
@@ -148,17 +148,22 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
 
   const rules = adminApi.rules;
   const started: Array<{ close(): Promise<void> }> = [];
+  // Which config key a listener comes from, so a port in use names it.
+  let starting = '';
   try {
     if (fleet !== null) await fleet.startRuleSync(rules);
+    starting = `admin.endpoint ${config.admin.endpoint}: `;
     await admin.start();
     started.push(admin);
     for (const receiver of receivers) {
+      const protocol = receiver === receivers[0] && config.receivers.grpc !== null ? 'grpc' : 'http';
+      starting = `receivers.otlp.protocols.${protocol}.endpoint ${receiver.endpoint}: `;
       await receiver.start();
       started.push({ close: () => receiver.shutdown(Date.now()) });
     }
   } catch (err) {
     for (const s of started.reverse()) await s.close().catch(() => undefined);
-    throw new BetraceError('ERR_PROCESSOR_STARTUP', `cannot start: ${(err as Error).message}`, { cause: err });
+    throw new BetraceError('ERR_PROCESSOR_STARTUP', `cannot start: ${starting}${(err as Error).message}`, { cause: err });
   }
   pipeline.start();
   adminApi.start();

@@ -71,6 +71,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Without a listener Node opens its debugger on SIGUSR1, which would let
+    // any local process run code inside the processor.
+    process.on('SIGUSR1', () => logger.warn({ signal: 'SIGUSR1' }, 'signal ignored'));
   });
   logger.flush();
   return EXIT_OK;

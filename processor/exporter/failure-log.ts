@@ -25,6 +25,17 @@ interface KindState {
   timer: unknown;
 }
 
+/** OpenSSL's words when a TLS client meets a plaintext server. */
+const PLAINTEXT_PEER = /wrong version number|packet length too long|unknown protocol|http request/i;
+
+/** A hint for failures whose cause is usually a setting, not the downstream. */
+export function hintFor(error: unknown): string | undefined {
+  if (typeof error === 'string' && PLAINTEXT_PEER.test(error)) {
+    return 'the downstream does not answer TLS: set exporters.otlp.tls.insecure: true, or give an http:// endpoint';
+  }
+  return undefined;
+}
+
 /** Creates a failure log: per kind, the first line, then one per interval. */
 export function createFailureLog(
   logger: Logger,
@@ -51,7 +62,8 @@ export function createFailureLog(
       if (!state || now - state.lastLoggedAt >= intervalMs) {
         if (state?.timer !== undefined) clock.clearTimeout(state.timer);
         if (state?.suppressed) writeSummary(kind, state);
-        logger.warn({ ...fields, kind }, message);
+        const hint = hintFor(fields.err);
+        logger.warn(hint === undefined ? { ...fields, kind } : { ...fields, kind, hint }, message);
         states.set(kind, {
           lastLoggedAt: now,
           suppressed: 0,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -90,6 +91,13 @@ admin:
 shutdown_timeout: 5s
 `);
     const running = await startServe(configPath);
+    running.child.kill('SIGUSR1');
+    const ignoredAt = Date.now();
+    while (!running.stderr().includes('"signal":"SIGUSR1"') && Date.now() - ignoredAt < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.match(running.stderr(), /"signal":"SIGUSR1".*"msg":"signal ignored"/, 'SIGUSR1 opens no debugger');
+    assert.doesNotMatch(running.stderr(), /Debugger listening/);
     const traceId = hexId(16);
     const client = createRawClient(running.grpcEndpoint);
     const outcome = await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name: 'a.step', parentSpanId: hexId(8) }] }]));
@@ -121,6 +129,23 @@ shutdown_timeout: 5s
     assert.equal(code, 2);
     assert.match(err, /bad\.yaml:3:\d+/);
     assert.match(err, /\^/);
+  });
+
+  it('names the config key of a listener whose port is taken, and exits 2', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const configPath = path.join(dir, 'clash.yaml');
+    fs.writeFileSync(configPath, `receivers:\n  otlp:\n    protocols:\n      grpc: { endpoint: 127.0.0.1:0 }\nexporters:\n  console: { enabled: true }\nadmin:\n  endpoint: 127.0.0.1:${port}\n`);
+    const child = spawn(process.execPath, [MAIN, 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    taken.close();
+    assert.equal(code, 2);
+    assert.match(err, new RegExp(`admin\\.endpoint 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
   });
 
   it('refuses a config with an unknown key, naming the file, line and key', async () => {
