@@ -65,7 +65,9 @@ function pushComplianceAttributes(attributes: Attributes, rule: CompiledRule): b
   attributes.push(['compliance.framework', frameworks[0]]);
   if (controls[0] !== '') attributes.push(['compliance.control', controls[0]]);
   attributes.push(['compliance.frameworks', frameworks]);
-  attributes.push(['compliance.controls', controls]);
+  // Parallel to the frameworks, '' where a framework came without a control;
+  // left out when no control was declared at all.
+  if (controls.some((c) => c !== '')) attributes.push(['compliance.controls', controls]);
   return true;
 }
 

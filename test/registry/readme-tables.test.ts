@@ -46,7 +46,7 @@ describe('the README', () => {
   it('lists exactly the betrace_ metrics that /metrics serves', async () => {
     const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
     const served = [...text.matchAll(/^# TYPE (betrace_\S+) /gm)].map((m) => m[1])
-      .filter((n) => !n.startsWith('betrace_process_') && !n.startsWith('betrace_redis_'))
+      .filter((n) => !/^betrace_(process|nodejs)_/.test(n) && !n.startsWith('betrace_redis_'))
       .sort();
     const documented = tableRows(between(README, 'metrics-reference'))
       .map((l) => /^\| `([a-z_]+)`/.exec(l)![1])
