@@ -5,6 +5,13 @@
  * decoder), and a full protobufjs reflection decode (what a generic decoder
  * costs). Also measured: OTLP/JSON to protobuf on the same requests.
  *
+ * The `e2e-*` variants decode the end-to-end benchmark's requests
+ * (e2e-request-source.ts: every request a fresh copy with new trace IDs, so
+ * its bytes are as recently written as a received request's and the trace
+ * ID cache sees new traces) with an empty projection and with the
+ * projection of the end-to-end benchmark's 50 rules; only the decode is
+ * timed, against the walk over the same requests.
+ *
  * Each variant runs in a fresh process, and the variants alternate over the
  * repetitions, because several codecs in one process slow each other down
  * through shared inline caches (PERF-NOTES.md, microbenchmark caveat).
@@ -14,21 +21,34 @@
  */
 
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import protobuf from 'protobufjs';
 
+import { parseRuleFile } from '../dsl/rule-file';
+import { createRuleSet } from '../dsl/rule-set';
+import { EMPTY_PROJECTION } from '../dsl/trace-model';
+import { BUNDLED_RULES_DIR } from '../processor/paths';
 import { decodeTraceRequest } from '../proto/decode-request';
 import { otlpJsonToProtobuf, protobufToOtlpJson } from '../proto/otlp-json';
+import { createRequestSource } from './e2e-request-source';
+import { createBenchRulesYaml } from './e2e-rules';
+import { loadAverage } from './e2e-stats';
 import { createWorkload } from './otlp-workload';
 
+import type { CompiledRule } from '../dsl/rule';
 import type { Projection } from '../dsl/trace-model';
 
-const VARIANTS = ['decode', 'walk', 'full', 'json'] as const;
+const VARIANTS = ['decode', 'walk', 'full', 'json', 'e2e-walk', 'e2e-empty', 'e2e-rules'] as const;
 type Variant = (typeof VARIANTS)[number] | 'retain';
 
 /** Spans kept alive for the memory figure (the e2e goal counts 200000 buffered spans). */
 const RETAINED_SPANS = 200_000;
+/** Rules of the end-to-end benchmark, bundled ones included (its `--rules` default). */
+const E2E_RULES = 50;
+/** Templates of the end-to-end benchmark's request source. */
+const E2E_TEMPLATES = 16;
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -146,8 +166,52 @@ function walk(buf: Uint8Array, start: number, end: number, type: number): number
   return fields;
 }
 
+/**
+ * What the end-to-end benchmark's rules read: the bundled rules plus
+ * generated ones up to E2E_RULES, as e2e-bench.ts loads them.
+ */
+function createE2eProjection(): Projection {
+  const rules: CompiledRule[] = [];
+  for (const name of fs.readdirSync(BUNDLED_RULES_DIR).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    const file = path.join(BUNDLED_RULES_DIR, name);
+    rules.push(...parseRuleFile(fs.readFileSync(file, 'utf8'), file).rules);
+  }
+  const generated = createBenchRulesYaml(Math.max(0, E2E_RULES - rules.length));
+  rules.push(...parseRuleFile(generated, 'generated').rules);
+  return createRuleSet(rules).projection;
+}
+
+/** Times only the decode (or walk) of each fresh request of the end-to-end source. */
+function runE2eVariant(variant: Variant, measureMs: number): VariantResult {
+  const source = createRequestSource(E2E_TEMPLATES);
+  const spansPerRequest = source.spansPerRequest;
+  let step: (bytes: Buffer) => number;
+  if (variant === 'e2e-walk') {
+    step = (bytes) => (walk(bytes, 0, bytes.length, 0) > 0 ? spansPerRequest : 0);
+  } else {
+    const projection = variant === 'e2e-rules' ? createE2eProjection() : EMPTY_PROJECTION;
+    step = (bytes) => decodeTraceRequest(bytes, projection).spans.length;
+  }
+  const warmUntil = Date.now() + Math.min(500, measureMs / 2);
+  while (Date.now() < warmUntil) step(source.next().bytes);
+  let spans = 0;
+  let busyNs = 0n;
+  for (const stopAt = Date.now() + measureMs; Date.now() < stopAt; ) {
+    const bytes = source.next().bytes;
+    const started = process.hrtime.bigint();
+    const n = step(bytes);
+    busyNs += process.hrtime.bigint() - started;
+    if (n !== spansPerRequest) {
+      throw new Error(`${variant}: ${n} spans, expected ${spansPerRequest}`);
+    }
+    spans += n;
+  }
+  return { variant, spansPerSec: (spans * 1e9) / Number(busyNs) };
+}
+
 function runVariant(variant: Variant, measureMs: number): VariantResult {
   if (variant === 'retain') return measureRetained();
+  if (variant.startsWith('e2e-')) return runE2eVariant(variant, measureMs);
   const workload = createWorkload({ seed: 7, requests: 24 });
   const requests = workload.requests;
   let step: (i: number) => number;
@@ -206,6 +270,7 @@ function main(): void {
     return;
   }
   const reps = argValue('--reps', 3);
+  const loadStart = loadAverage();
   const samples = new Map<Variant, number[]>(VARIANTS.map((v) => [v, []]));
   const runChild = (variant: Variant): VariantResult => {
     const args = ['--expose-gc', __filename, '--variant', variant, '--ms', String(measureMs)];
@@ -232,6 +297,9 @@ function main(): void {
   const walkRate = median(samples.get('walk') as number[]);
   const full = median(samples.get('full') as number[]);
   const json = median(samples.get('json') as number[]);
+  const usPerSpan = (v: Variant): number =>
+    Number((1e6 / median(samples.get(v) as number[])).toFixed(3));
+  const e2eProjection = createE2eProjection();
   const summary = {
     decode_spans_per_sec: Math.round(decode),
     walk_spans_per_sec: Math.round(walkRate),
@@ -245,6 +313,16 @@ function main(): void {
     wire_bytes_per_span: Math.round(wireBytes / workload.spans),
     spans_per_request: workload.spans / workload.requests.length,
     projection_keys: PROJECTION.spanAttributes.size + PROJECTION.resourceAttributes.size,
+    e2e_walk_us_per_span: usPerSpan('e2e-walk'),
+    e2e_empty_us_per_span: usPerSpan('e2e-empty'),
+    e2e_rules_us_per_span: usPerSpan('e2e-rules'),
+    e2e_empty_vs_walk: Number(ratio('e2e-empty', 'e2e-walk').toFixed(3)),
+    e2e_rules_vs_walk: Number(ratio('e2e-rules', 'e2e-walk').toFixed(3)),
+    e2e_rules_projection_keys:
+      e2eProjection.spanAttributes.size + e2eProjection.resourceAttributes.size,
+    e2e_rules_span_names: e2eProjection.spanNames === null ? -1 : e2eProjection.spanNames.size,
+    load_average_start: loadStart,
+    load_average_end: loadAverage(),
     repetitions: reps,
   };
   process.stdout.write(`BENCH_JSON ${JSON.stringify(summary)}\n`);

@@ -5,6 +5,14 @@
  * are compared as bytes, so keys and values no rule names never become
  * strings, and no decoded tree is built. Field numbers are those of
  * proto/otlp/*.proto, written here as wire keys (field * 8 + wire type).
+ *
+ * Speed: span fields are read in one loop over locals; attributes and
+ * events in the layout encoders write are recognised and checked by
+ * plain-layout.ts without the general readers, which run only for other
+ * layouts, non-ASCII strings and malformed bytes, and decide those; texts
+ * and keys are compared and hashed as 32-bit words (byte-words.ts). The
+ * part named in error messages is noted only around the general readers,
+ * the only nested readers that can fail.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -13,8 +21,16 @@ import { LRUCache } from 'lru-cache';
 
 import { DURATION_MISSING } from '../dsl/trace-model';
 import { BetraceError } from '../processor/errors';
+import { hashBytes, isSameWords, toWords } from './byte-words';
 import { toDoubleText } from './double-text';
 import { MAX_MESSAGE_DEPTH } from './otlp-schema';
+import {
+  isAscii,
+  isPlainEvent,
+  isPlainKeyValue,
+  plainBodyStart,
+  plainValueStart,
+} from './plain-layout';
 import { ProtoWriter } from './proto-writer';
 import { toInt64Text } from './wire-reader';
 
@@ -97,7 +113,8 @@ const NO_TYPES: number[] = [];
 /** Projected keys of one kind, prepared for byte comparison. */
 interface KeyTable {
   readonly keys: readonly string[];
-  readonly bytes: readonly Uint8Array[];
+  /** Each key's UTF-8 bytes as toWords() gives them. */
+  readonly words: readonly Int32Array[];
   /** Key indices by UTF-8 length; empty lists where none. */
   readonly byLength: ReadonlyArray<readonly number[]>;
 }
@@ -115,11 +132,14 @@ const compiledProjections = new WeakMap<Projection, CompiledProjection>();
 function compileKeys(keys: ReadonlySet<string>): KeyTable {
   const list = [...keys];
   const bytes = list.map((k) => Buffer.from(k, 'utf8'));
+  const words = bytes.map((b) => {
+    return toWords(b, new DataView(b.buffer, b.byteOffset, b.length), 0, b.length);
+  });
   const maxLength = bytes.reduce((m, b) => Math.max(m, b.length), -1);
   const byLength: number[][] = [];
   for (let len = 0; len <= maxLength; len++) byLength.push([]);
   bytes.forEach((b, i) => byLength[b.length].push(i));
-  return { keys: list, bytes, byLength };
+  return { keys: list, words, byLength };
 }
 
 function compileProjection(projection: Projection): CompiledProjection {
@@ -136,36 +156,76 @@ function compileProjection(projection: Projection): CompiledProjection {
   return compiled;
 }
 
+/** A cached text and its UTF-8 bytes (length, and words as toWords() gives them). */
 interface TextEntry {
-  readonly bytes: Uint8Array;
+  readonly length: number;
+  readonly words: Int32Array;
   readonly text: string;
 }
 
-const nameCache: Array<TextEntry | undefined> = new Array(NAME_CACHE_SIZE).fill(undefined);
+/**
+ * A cached span name, with whether the projection it was last asked about
+ * reads spans of that name: a Set lookup compares the strings' characters,
+ * and the answer rarely changes.
+ */
+interface NameEntry {
+  readonly length: number;
+  readonly words: Int32Array;
+  readonly text: string;
+  spanNames: ReadonlySet<string> | undefined;
+  isLookedAt: boolean;
+}
+
+const NO_WORDS = new Int32Array(0);
+
+const nameCache: Array<NameEntry | undefined> = new Array(NAME_CACHE_SIZE).fill(undefined);
 const valueCache: Array<TextEntry | undefined> = new Array(VALUE_CACHE_SIZE).fill(undefined);
 const traceIdCache: Array<TextEntry | undefined> = new Array(TRACE_ID_CACHE_SIZE).fill(undefined);
 
 interface BufferSlices {
-  hexSlice?(start: number, end: number): string;
   utf8Slice?(start: number, end: number): string;
 }
 
-// Buffer's own slice methods skip toString()'s argument checks and encoding
-// lookup, which cost about as much as the conversion of a short ID; fall
-// back to toString() where a runtime does not have them.
-const nativeHex = (Buffer.prototype as BufferSlices).hexSlice;
+// Buffer's own slice method skips toString()'s argument checks and encoding
+// lookup, which cost about as much as the conversion of a short text; fall
+// back to toString() where a runtime does not have it.
 const nativeUtf8 = (Buffer.prototype as BufferSlices).utf8Slice;
-
-function hexSlice(buf: Buffer, start: number, end: number): string {
-  return nativeHex !== undefined
-    ? nativeHex.call(buf, start, end)
-    : buf.toString('hex', start, end);
-}
 
 function utf8Slice(buf: Buffer, start: number, end: number): string {
   return nativeUtf8 !== undefined
     ? nativeUtf8.call(buf, start, end)
     : buf.toString('utf8', start, end);
+}
+
+/** Character codes of the high and low hex digit of each byte value. */
+const HEX_HIGH = new Uint8Array(256);
+const HEX_LOW = new Uint8Array(256);
+for (let b = 0; b < 256; b++) {
+  HEX_HIGH[b] = '0123456789abcdef'.charCodeAt(b >>> 4);
+  HEX_LOW[b] = '0123456789abcdef'.charCodeAt(b & 15);
+}
+
+/**
+ * The 16 hex digits of the 8 bytes from `start`. Built with one
+ * String.fromCharCode call, which makes the same flat one-byte string as
+ * Buffer's hex conversion in about half the time, the native call's own
+ * cost being most of the latter for so few bytes.
+ */
+function toHex8(buf: Uint8Array, start: number): string {
+  const b0 = buf[start];
+  const b1 = buf[start + 1];
+  const b2 = buf[start + 2];
+  const b3 = buf[start + 3];
+  const b4 = buf[start + 4];
+  const b5 = buf[start + 5];
+  const b6 = buf[start + 6];
+  const b7 = buf[start + 7];
+  return String.fromCharCode(
+    HEX_HIGH[b0], HEX_LOW[b0], HEX_HIGH[b1], HEX_LOW[b1],
+    HEX_HIGH[b2], HEX_LOW[b2], HEX_HIGH[b3], HEX_LOW[b3],
+    HEX_HIGH[b4], HEX_LOW[b4], HEX_HIGH[b5], HEX_LOW[b5],
+    HEX_HIGH[b6], HEX_LOW[b6], HEX_HIGH[b7], HEX_LOW[b7],
+  );
 }
 
 /**
@@ -212,44 +272,40 @@ function faultLength(len: number, left: number, offset: number): never {
   throw new WireFault(`length ${len} past the end of the message (${left} bytes left)`, offset);
 }
 
-/**
- * Whether every byte is below 0x80. Bytes are OR-ed together and tested
- * once, four at a time through `words` (an Int32Array over the whole
- * ArrayBuffer; `base` is the buffer's offset in it) where the run is long.
- */
-function isAscii(
-  buf: Uint8Array,
-  words: Int32Array,
-  base: number,
-  start: number,
-  end: number,
-): boolean {
-  let acc = 0;
-  let i = start;
-  if (end - start >= 12) {
-    while (((base + i) & 3) !== 0) acc |= buf[i++];
-    for (let w = (base + i) >> 2, last = end - 4; i <= last; i += 4) acc |= words[w++];
-  }
-  for (; i < end; i++) acc |= buf[i];
-  return (acc & 0x80808080) === 0;
-}
-
-function isZero(buf: Uint8Array, start: number, end: number): boolean {
-  let acc = 0;
-  for (let i = start; i < end; i++) acc |= buf[i];
-  return acc === 0;
-}
-
 function sameBytes(buf: Uint8Array, start: number, other: Uint8Array): boolean {
   for (let i = other.length - 1; i >= 0; i--) if (buf[start + i] !== other[i]) return false;
   return true;
 }
 
+/** Whether the 16 bytes of a trace ID or the 8 of a span ID from `start` are all zero. */
+function isZeroId(view: DataView, start: number, bytes: 8 | 16): boolean {
+  let acc = view.getInt32(start, true) | view.getInt32(start + 4, true);
+  if (bytes === 16) acc |= view.getInt32(start + 8, true) | view.getInt32(start + 12, true);
+  return acc === 0;
+}
+
+/** The index of the projected key in these bytes; -1 when none. */
+function findKey(
+  table: KeyTable,
+  buf: Uint8Array,
+  view: DataView,
+  start: number,
+  end: number,
+): number {
+  const len = end - start;
+  if (len >= table.byLength.length) return -1;
+  const candidates = table.byLength[len];
+  for (let i = 0; i < candidates.length; i++) {
+    const index = candidates[i];
+    if (isSameWords(buf, view, start, end, table.words[index])) return index;
+  }
+  return -1;
+}
+
 class RequestDecoder {
   readonly buf: Buffer;
-  /** The request's ArrayBuffer as 32-bit words, and the request's offset in it. */
-  private readonly words: Int32Array;
-  private readonly base: number;
+  /** The request's bytes, for reads of several bytes at once. */
+  private readonly view: DataView;
   readonly traceIds: string[] = [];
   readonly spans: SpanRecord[] = [];
   total = 0;
@@ -271,7 +327,6 @@ class RequestDecoder {
   private readonly resources: LRUCache<string, ResourceRecord>;
   /** Texts of the projected span attributes of the current span, by key index. */
   private readonly slots: Array<string | undefined>;
-  private slotsUsed = false;
   /** The current span's first problem, or '' while it is valid. */
   private problem = '';
 
@@ -289,8 +344,7 @@ class RequestDecoder {
     this.buf = Buffer.isBuffer(bytes)
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.words = new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >>> 2);
-    this.base = bytes.byteOffset;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.span = compiled.span;
     this.spanNames = compiled.spanNames;
     this.resourceKeys = compiled.resource;
@@ -402,10 +456,15 @@ class RequestDecoder {
   private lengthEnd(end: number): number {
     const at = this.pos;
     let len: number;
-    const b = this.buf[at];
+    const buf = this.buf;
+    const b = buf[at];
     if (at < end && b < 0x80) {
       len = b;
       this.pos = at + 1;
+    } else if (at + 1 < end && buf[at + 1] < 0x80) {
+      // Two bytes (128 B to 16 KiB: spans, resources) without the 64-bit reader.
+      len = (b & 0x7f) | (buf[at + 1] << 7);
+      this.pos = at + 2;
     } else {
       this.varint64(end);
       if (this.hi !== 0) fault('length past the end of the message', at);
@@ -477,7 +536,7 @@ class RequestDecoder {
   /** Whether bytes are UTF-8; the native check runs only when a byte is 0x80 or above. */
   private isUtf8At(start: number, end: number): boolean {
     return (
-      isAscii(this.buf, this.words, this.base, start, end) ||
+      isAscii(this.buf, this.view, start, end) ||
       isUtf8(this.buf.subarray(start, end))
     );
   }
@@ -545,6 +604,101 @@ class RequestDecoder {
   }
 
   private decodeScopeSpans(
+    start: number,
+    end: number,
+    resource: ResourceRecord,
+    blockProblem: string,
+  ): void {
+    if (blockProblem === '' && this.decodeScopeSpansInOnePass(start, end, resource)) return;
+    this.decodeScopeSpansInTwoPasses(start, end, resource, blockProblem);
+  }
+
+  /**
+   * Decodes a ScopeSpans whose scope comes before its spans, as encoders
+   * write it, in one pass: a first pass that only looks for the scope
+   * would touch every span once more, out of order for the memory
+   * prefetcher, which costs most when the request is no longer in the CPU
+   * caches. Returns false, with everything undone, when the block needs the
+   * two-pass reading: a scope field after a span, a problem in the scope or
+   * its schema_url, or malformed bytes (which the two passes then report,
+   * whatever this pass met first).
+   */
+  private decodeScopeSpansInOnePass(start: number, end: number, resource: ResourceRecord): boolean {
+    const spansBefore = this.spans.length;
+    const totalBefore = this.total;
+    const ownBefore = this.ownSpans;
+    const rejectedBefore = this.rejected;
+    const reasonsBefore = this.reasons.length;
+    const reasonSpansBefore = this.reasonSpans;
+    let rejectedHere: number[] | null = null;
+    let own = false;
+    let sawSpan = false;
+    let usual = true;
+    try {
+      for (this.pos = start; this.pos < end; ) {
+        const keyAt = this.pos;
+        const key = this.tag(end);
+        if (key === K2_LEN) {
+          const e = this.lengthEnd(end);
+          sawSpan = true;
+          this.spanIndex++;
+          this.total++;
+          if (!this.decodeSpan(this.pos, e, resource, !own)) {
+            (rejectedHere ??= []).push(keyAt);
+            this.rejectedAt.add(keyAt);
+            this.reject(`${this.spanPath()}: ${this.problem}`, 1);
+          } else if (own) {
+            this.ownSpans++;
+          }
+          this.pos = e;
+        } else if (key === K1_LEN) {
+          const e = this.lengthEnd(end);
+          this.part = 'scope';
+          const result: number = sawSpan ? -1 : this.readScope(this.pos, e, own);
+          this.part = '';
+          if (result < 0) {
+            usual = false;
+            break;
+          }
+          own = result === 1;
+          this.pos = e;
+        } else if (key === K3_LEN) {
+          const e = this.lengthEnd(end);
+          if (!this.isUtf8At(this.pos, e)) {
+            usual = false;
+            break;
+          }
+          this.pos = e;
+        } else {
+          this.skip(key, end, SCOPE_SPANS_TYPES, 'ScopeSpans');
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof WireFault)) throw err;
+      usual = false;
+    }
+    this.spanIndex = -1;
+    if (usual) return true;
+
+    this.spans.length = spansBefore;
+    this.traceIds.length = spansBefore;
+    this.total = totalBefore;
+    this.ownSpans = ownBefore;
+    this.rejected = rejectedBefore;
+    this.reasons.length = reasonsBefore;
+    this.reasonSpans = reasonSpansBefore;
+    if (rejectedHere !== null) for (const at of rejectedHere) this.rejectedAt.delete(at);
+    this.part = '';
+    this.groupDepth = 0;
+    this.clearSlots();
+    return false;
+  }
+
+  /**
+   * Decodes a ScopeSpans in any layout: first its scope and schema_url,
+   * which decide how its spans are taken, then the spans.
+   */
+  private decodeScopeSpansInTwoPasses(
     start: number,
     end: number,
     resource: ResourceRecord,
@@ -731,10 +885,11 @@ class RequestDecoder {
    * `problem` set when the span must be rejected.
    */
   private decodeSpan(start: number, end: number, resource: ResourceRecord, keep: boolean): boolean {
-    // The loop keeps its cursor in a local and reads one-byte keys and
-    // lengths inline: this is the per-span hot path, and calls per field
-    // would cost more than the parsing itself.
+    // The loop keeps its cursor and every field in locals and reads one-byte
+    // keys and lengths inline: this is the per-span hot path, and a call or
+    // a property write per field would cost more than the parsing itself.
     const buf = this.buf;
+    const view = this.view;
     let traceStart = -1;
     let traceLen = 0;
     let spanStart = -1;
@@ -749,12 +904,22 @@ class RequestDecoder {
     let startHi = 0;
     let endLo = 0;
     let endHi = 0;
+    // Whether attributes become texts: 1 yes, 0 no, -1 not asked yet for
+    // the name read last (asked once per span, not once per attribute).
+    let readAttributes = keep ? -1 : 0;
+    // The last name's entry once looked up; undefined before.
+    let name: NameEntry | null | undefined;
+    let slotsUsed = false;
     this.problem = '';
     let p = start;
     while (p < end) {
       let key = buf[p];
       if (key < 0x80) p++;
-      else {
+      else if (p + 1 < end && buf[p + 1] < 0x80) {
+        // Two-byte keys: fields 16 to 2047, such as flags on every span.
+        key = (key & 0x7f) | (buf[p + 1] << 7);
+        p += 2;
+      } else {
         this.pos = p;
         key = this.varint(end);
         p = this.pos;
@@ -773,18 +938,24 @@ class RequestDecoder {
         if (e > end) faultLength(len, end - p, p - 1);
         switch (key) {
           case 0x4a: // attributes
-            this.part = 'attributes';
             // Attributes of a span no rule looks at are only validated, when
             // its name came first (as encoders write fields in number order).
-            if (keep && (nameEnd === 0 || this.isNameLookedAt(nameStart, nameEnd))) {
-              if (!this.readKeyValue(p, e, this.span, this.slots, 4)) {
+            if (readAttributes === -1) {
+              const names = this.spanNames;
+              if (nameEnd === 0 || names === null) readAttributes = 1;
+              else {
+                name = this.nameEntry(nameStart, nameEnd);
+                readAttributes = name !== null && this.isLookedAt(name, names) ? 1 : 0;
+              }
+            }
+            if (readAttributes === 1) {
+              slotsUsed = true;
+              if (!this.readPlainAttribute(p, e) && !this.readAttribute(p, e)) {
                 this.setProblem('invalid UTF-8 in an attribute');
               }
-              this.slotsUsed = true;
-            } else if (!this.validKeyValue(p, e, 4)) {
+            } else if (!isPlainKeyValue(buf, view, p, e) && !this.validAttribute(p, e)) {
               this.setProblem('invalid UTF-8 in an attribute');
             }
-            this.part = '';
             break;
           case 0x0a: // trace_id
             traceStart = p;
@@ -801,21 +972,23 @@ class RequestDecoder {
           case 0x2a: // name
             nameStart = p;
             nameEnd = e;
+            name = undefined;
+            if (keep) readAttributes = -1;
             break;
           case 0x1a: // trace_state
             if (!this.isUtf8At(p, e)) this.setProblem('invalid UTF-8 in the trace_state');
             break;
           case 0x5a: // events
-            this.part = 'events';
-            if (!this.validEvent(p, e)) this.setProblem('invalid UTF-8 in an event');
-            this.part = '';
+            if (!isPlainEvent(buf, view, p, e) && !this.validPart(p, e, 'events')) {
+              this.setProblem('invalid UTF-8 in an event');
+            }
             break;
           case 0x6a: // links
-            this.part = 'links';
-            if (!this.validLink(p, e)) this.setProblem('invalid UTF-8 in a link');
-            this.part = '';
+            if (!this.validPart(p, e, 'links')) this.setProblem('invalid UTF-8 in a link');
             break;
           case 0x7a: { // status
+            // An empty Status (the usual one) leaves the code as it is.
+            if (len === 0) break;
             this.part = 'status';
             const code = this.readStatus(p, e, status);
             this.part = '';
@@ -833,24 +1006,27 @@ class RequestDecoder {
         case 0x39: // start_time_unix_nano
         case 0x41: { // end_time_unix_nano
           if (p + 8 > end) fault('truncated fixed64', p);
-          const lo =
-            (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0;
-          const hi =
-            (buf[p + 4] | (buf[p + 5] << 8) | (buf[p + 6] << 16) | (buf[p + 7] << 24)) >>> 0;
           if (key === 0x39) {
-            startLo = lo;
-            startHi = hi;
+            startLo = view.getUint32(p, true);
+            startHi = view.getUint32(p + 4, true);
           } else {
-            endLo = lo;
-            endHi = hi;
+            endLo = view.getUint32(p, true);
+            endHi = view.getUint32(p + 4, true);
           }
           p += 8;
           break;
         }
+        case 0x85: // flags (field 16, fixed32)
+          if (p + 4 > end) fault('truncated fixed32', p);
+          p += 4;
+          break;
         case 0x30: // kind
-          this.pos = p;
-          kind = this.varint(end) | 0;
-          p = this.pos;
+          if (p < end && buf[p] < 0x80) kind = buf[p++];
+          else {
+            this.pos = p;
+            kind = this.varint(end) | 0;
+            p = this.pos;
+          }
           break;
         default:
           this.pos = p;
@@ -862,19 +1038,21 @@ class RequestDecoder {
     if (traceLen !== 16) {
       this.setProblem(traceLen === 0 ? 'no trace ID' : `trace ID of ${traceLen} bytes`);
     }
-    else if (isZero(buf, traceStart, traceStart + 16)) this.setProblem('trace ID is all zero');
+    else if (isZeroId(view, traceStart, 16)) this.setProblem('trace ID is all zero');
     if (spanLen !== 8) {
       this.setProblem(spanLen === 0 ? 'no span ID' : `span ID of ${spanLen} bytes`);
     }
-    else if (isZero(buf, spanStart, spanStart + 8)) this.setProblem('span ID is all zero');
+    else if (isZeroId(view, spanStart, 8)) this.setProblem('span ID is all zero');
     if (parentStart !== -1 && parentLen !== 0 && parentLen !== 8) {
       this.setProblem(`parent span ID of ${parentLen} bytes`);
     }
-    const name = this.problem === '' ? this.spanName(nameStart, nameEnd) : null;
-    if (name === null && this.problem === '') this.setProblem('invalid UTF-8 in the name');
+    if (this.problem === '') {
+      if (name === undefined) name = this.nameEntry(nameStart, nameEnd);
+      if (name === null) this.setProblem('invalid UTF-8 in the name');
+    }
 
     if (this.problem !== '' || !keep) {
-      this.clearSlots();
+      if (slotsUsed) this.clearSlots();
       return this.problem === '';
     }
 
@@ -886,18 +1064,93 @@ class RequestDecoder {
       durationNs = (endHi - startHi) * TWO_POW_32 + (endLo - startLo);
     }
     const record: SpanRecord = {
-      spanId: hexSlice(buf, spanStart, spanStart + 8),
-      name: name as string,
-      isRoot: parentLen === 0 || isZero(buf, parentStart, parentStart + 8),
+      spanId: toHex8(buf, spanStart),
+      name: (name as NameEntry).text,
+      isRoot: parentLen === 0 || isZeroId(view, parentStart, 8),
       startNs: startHi * TWO_POW_32 + startLo,
       durationNs,
       status,
       kind,
-      attrs: this.slotsUsed ? this.takeSlots() : null,
+      attrs: slotsUsed ? this.takeSlots() : null,
       resource,
     };
     this.spans.push(record);
     return true;
+  }
+
+  /**
+   * Reads a span attribute of the usual layout (see isPlainKeyValue) into
+   * the slots; false, with nothing stored, when readAttribute must run.
+   */
+  private readPlainAttribute(start: number, end: number): boolean {
+    const buf = this.buf;
+    const value = plainValueStart(buf, start, end);
+    if (value === -1) return false;
+    const keyStart = start + 2;
+    const index = findKey(this.span, buf, this.view, keyStart, keyStart + buf[start + 1]);
+    if (index === -1) return isPlainKeyValue(buf, this.view, start, end);
+    // A projected key is valid UTF-8: its bytes are those of the projection's string.
+    const text = this.plainValueText(value, end);
+    if (text === null) return false;
+    this.slots[index] = text;
+    return true;
+  }
+
+  /**
+   * The text of an AnyValue that is empty (undefined) or one ASCII string,
+   * bool, int below 2^28 or double member; null for any other, which
+   * valueText then reads.
+   */
+  private plainValueText(value: number, end: number): string | null | undefined {
+    const buf = this.buf;
+    if (value === end) return NO_VALUE;
+    const member = buf[value];
+    if (member === 0x0a) { // string_value
+      const text = plainBodyStart(buf, value + 1, end);
+      if (text === -1 || !isAscii(buf, this.view, text, end)) return null;
+      return this.valueTextOf(text, end);
+    }
+    if (member === 0x21) { // double_value
+      return end - value === 9 ? toDoubleText(this.view.getFloat64(value + 1, true)) : null;
+    }
+    if (member !== 0x10 && member !== 0x18) return null;
+    // bool_value or int_value of up to four bytes, which fit 28 bits.
+    const last = end - 1;
+    if (last === value || last - value > 4 || buf[last] >= 0x80) return null;
+    let v = 0;
+    for (let i = value + 1, shift = 0; i <= last; i++, shift += 7) {
+      const b = buf[i];
+      if (i < last && b < 0x80) return null;
+      v |= (b & 0x7f) << shift;
+    }
+    if (member === 0x10) return v !== 0 ? 'true' : 'false';
+    return String(v);
+  }
+
+  /** The general reader for a span attribute into the slots; false when a string is not UTF-8. */
+  private readAttribute(start: number, end: number): boolean {
+    // Set only here: a fault in the plain paths cannot happen, so the error
+    // path needs the part only for the general readers.
+    this.part = 'attributes';
+    const valid = this.readKeyValue(start, end, this.span, this.slots, 4);
+    this.part = '';
+    return valid;
+  }
+
+  /** The general check of a span attribute; false when a string is not UTF-8. */
+  private validAttribute(start: number, end: number): boolean {
+    this.part = 'attributes';
+    const valid = this.validKeyValue(start, end, 4);
+    this.part = '';
+    return valid;
+  }
+
+  /** The general check of an event or link; false when a string is not UTF-8. */
+  private validPart(start: number, end: number, part: 'events' | 'links'): boolean {
+    this.part = part;
+    const valid = part === 'events' ? this.validEvent(start, end) : this.validLink(start, end);
+    this.part = '';
+    return valid;
   }
 
   /** Fails when a known field came with another wire type than `wireType`. */
@@ -914,14 +1167,12 @@ class RequestDecoder {
   }
 
   private clearSlots(): void {
-    if (!this.slotsUsed) return;
     const slots = this.slots;
     for (let i = 0; i < slots.length; i++) slots[i] = NO_VALUE;
-    this.slotsUsed = false;
   }
 
+  /** The attributes of the slots as a record's list, leaving the slots empty. */
   private takeSlots(): string[] | null {
-    this.slotsUsed = false;
     const slots = this.slots;
     const attrs = toAttrs(this.span.keys, slots);
     // A plain loop: Array.prototype.fill costs more than the few stores.
@@ -929,47 +1180,58 @@ class RequestDecoder {
     return attrs;
   }
 
-  /** True when some rule reads spans of the name in these bytes. */
-  private isNameLookedAt(start: number, end: number): boolean {
-    const names = this.spanNames;
-    if (names === null) return true;
-    const name = this.spanName(start, end);
-    return name !== null && names.has(name);
-  }
-
-  /** The span name, interned; null when it is not UTF-8. */
-  private spanName(start: number, end: number): string | null {
-    return this.internText(start, end, nameCache, true);
+  /** True when some rule reads spans of this name. */
+  private isLookedAt(entry: NameEntry, names: ReadonlySet<string>): boolean {
+    if (entry.spanNames !== names) {
+      entry.spanNames = names;
+      entry.isLookedAt = names.has(entry.text);
+    }
+    return entry.isLookedAt;
   }
 
   /**
-   * The UTF-8 text of bytes through a direct-mapped cache (hash of the bytes
-   * picks the slot): repeated texts then cost a hash and a compare instead
-   * of a new string, and buffered records share them. With `check`, bytes
-   * that are not UTF-8 give null (a cached text was checked when stored).
+   * The span name in these bytes, interned as valueTextOf() interns values
+   * (in a cache of its own); null when it is not UTF-8.
    */
-  private internText(
-    start: number,
-    end: number,
-    cache: Array<TextEntry | undefined>,
-    check: boolean,
-  ): string | null {
+  private nameEntry(start: number, end: number): NameEntry | null {
     const buf = this.buf;
+    const view = this.view;
+    const len = end - start;
+    if (len === 0 || len > TEXT_CACHE_MAX_BYTES) {
+      if (!this.isUtf8At(start, end)) return null;
+      const text = len === 0 ? '' : utf8Slice(buf, start, end);
+      return { length: len, words: NO_WORDS, text, spanNames: undefined, isLookedAt: false };
+    }
+    const slot = hashBytes(buf, view, start, end) & (NAME_CACHE_SIZE - 1);
+    const entry = nameCache[slot];
+    const sameLength = entry !== undefined && entry.length === len;
+    if (sameLength && isSameWords(buf, view, start, end, entry.words)) return entry;
+    if (!this.isUtf8At(start, end)) return null;
+    const words = toWords(buf, view, start, end);
+    const text = utf8Slice(buf, start, end);
+    const fresh = { length: len, words, text, spanNames: undefined, isLookedAt: false };
+    nameCache[slot] = fresh;
+    return fresh;
+  }
+
+  /**
+   * The UTF-8 text of an attribute value already checked, through a
+   * direct-mapped cache (a hash of the bytes picks the slot): repeated texts
+   * then cost a hash and a compare instead of a new string, and buffered
+   * records share them.
+   */
+  private valueTextOf(start: number, end: number): string {
+    const buf = this.buf;
+    const view = this.view;
     const len = end - start;
     if (len === 0) return '';
-    if (len > TEXT_CACHE_MAX_BYTES) {
-      return !check || this.isUtf8At(start, end) ? utf8Slice(buf, start, end) : null;
-    }
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-    const slot = (h >>> 0) & (cache.length - 1);
-    const entry = cache[slot];
-    if (entry !== undefined && entry.bytes.length === len && sameBytes(buf, start, entry.bytes)) {
-      return entry.text;
-    }
-    if (check && !this.isUtf8At(start, end)) return null;
+    if (len > TEXT_CACHE_MAX_BYTES) return utf8Slice(buf, start, end);
+    const slot = hashBytes(buf, view, start, end) & (VALUE_CACHE_SIZE - 1);
+    const entry = valueCache[slot];
+    const sameLength = entry !== undefined && entry.length === len;
+    if (sameLength && isSameWords(buf, view, start, end, entry.words)) return entry.text;
     const text = utf8Slice(buf, start, end);
-    cache[slot] = { bytes: Uint8Array.prototype.slice.call(buf, start, end), text };
+    valueCache[slot] = { length: len, words: toWords(buf, view, start, end), text };
     return text;
   }
 
@@ -978,9 +1240,14 @@ class RequestDecoder {
     const buf = this.buf;
     const slot = ((buf[start] << 8) | buf[start + 1]) & (TRACE_ID_CACHE_SIZE - 1);
     const entry = traceIdCache[slot];
-    if (entry !== undefined && sameBytes(buf, start, entry.bytes)) return entry.text;
-    const text = hexSlice(buf, start, start + 16);
-    traceIdCache[slot] = { bytes: Uint8Array.prototype.slice.call(buf, start, start + 16), text };
+    const view = this.view;
+    if (entry !== undefined && isSameWords(buf, view, start, start + 16, entry.words)) {
+      return entry.text;
+    }
+    // Once per trace, so Buffer's conversion is fast enough; joining two
+    // toHex8() texts would keep a two-piece string in every record.
+    const text = buf.toString('hex', start, start + 16);
+    traceIdCache[slot] = { length: 16, words: toWords(buf, view, start, start + 16), text };
     return text;
   }
 
@@ -1091,17 +1358,7 @@ class RequestDecoder {
         p = this.pos;
       }
     }
-    const len = keyEnd - keyStart;
-    let index = -1;
-    if (len < table.byLength.length) {
-      const candidates = table.byLength[len];
-      for (let i = 0; i < candidates.length; i++) {
-        if (sameBytes(buf, keyStart, table.bytes[candidates[i]])) {
-          index = candidates[i];
-          break;
-        }
-      }
-    }
+    const index = findKey(table, buf, this.view, keyStart, keyEnd);
     if (index === -1) {
       // Not projected: only checked, never turned into strings.
       if (!this.isUtf8At(keyStart, keyEnd)) return false;
@@ -1271,7 +1528,7 @@ class RequestDecoder {
     let text: string | undefined;
     switch (member) {
       case 1:
-        text = this.internText(s, e, valueCache, false) as string;
+        text = this.valueTextOf(s, e);
         break;
       case 2:
         text = (lo | hi) !== 0 ? 'true' : 'false';
