@@ -11,13 +11,23 @@
  * takes due traces off the shards, then claims each one with a script on
  * its own keys, which recomputes the true deadline and reschedules a trace
  * taken early. Finalising marks the trace decided and deletes the rest.
+ *
+ * A Redis at `maxmemory` (with `noeviction`) refuses stores, and then the
+ * buffer counts itself full: it refuses spans up front until a probe finds
+ * that Redis takes writes again. Everything else keeps running, so due
+ * traces are still claimed, evaluated and deleted, and a full Redis drains
+ * by itself.
  */
 
+import { BetraceError } from '../errors';
+import { createSilentLogger } from '../log';
 import { encodeSpanRecord, decodeTraceHash, toResourceEntry } from './redis-codec';
 import { DUE_SHARDS, createKeyLayout } from './redis-keys';
 import {
   CLAIM_TRACE,
   FINALISE_TRACE,
+  INDEX_TRACE,
+  PROBE_MEMORY,
   RELEASE_CLAIM,
   RENEW_CLAIM,
   STORE_SPANS,
@@ -25,6 +35,7 @@ import {
 } from './redis-scripts';
 
 import type { SpanRecord } from '../../dsl/trace-model';
+import type { Logger } from '../log';
 import type { KeyLayout } from './redis-keys';
 import type { RedisConnection, ScriptRunner } from './redis-connection';
 import type { ClaimResult, RedisMetrics, RedisOperation } from './redis-metrics';
@@ -52,6 +63,8 @@ export interface RedisBufferOptions {
   /** Default DEFAULT_LEASE_MS. */
   readonly leaseMs?: number;
   readonly metrics: RedisMetrics;
+  /** Where the full and no-longer-full transitions are logged; silent by default. */
+  readonly logger?: Logger;
 }
 
 /** A trace this instance has claimed and now evaluates. */
@@ -71,7 +84,10 @@ export interface Decision {
   readonly recordIds: readonly string[];
 }
 
-type ScriptName = 'store' | 'take' | 'claim' | 'renew' | 'finalise' | 'release';
+type ScriptName = 'store' | 'take' | 'claim' | 'renew' | 'finalise' | 'release' | 'index' | 'probe';
+
+/** The start of the error Redis answers a write with when it is at maxmemory. */
+const OUT_OF_MEMORY_REPLY = /^OOM\b/;
 
 /** The Redis trace buffer of one instance. */
 export class RedisTraceBuffer {
@@ -82,13 +98,18 @@ export class RedisTraceBuffer {
   private readonly metrics: RedisMetrics;
   private readonly lifetimeMs: number;
   private readonly keepAliveMs: number;
+  private readonly logger: Logger;
   private indexed = 0;
+  /** A key on the node that refused a store for lack of memory; null while stores are taken. */
+  private fullKey: string | null = null;
+  private fullSinceMs = 0;
 
   constructor(options: RedisBufferOptions) {
     this.options = options;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.keys = createKeyLayout(options.keyPrefix);
     this.metrics = options.metrics;
+    this.logger = (options.logger ?? createSilentLogger()).child({ component: 'buffer/redis' });
     this.lifetimeMs = options.maxTraceAgeMs + this.leaseMs + KEY_GRACE_MS;
     // Keys normally outlive any claim by KEY_GRACE_MS; this only guards
     // traces claimed long after their max age (a fleet that was down).
@@ -101,7 +122,19 @@ export class RedisTraceBuffer {
       renew: c.defineScript(RENEW_CLAIM),
       finalise: c.defineScript(FINALISE_TRACE),
       release: c.defineScript(RELEASE_CLAIM),
+      index: c.defineScript(INDEX_TRACE),
+      probe: c.defineScript(PROBE_MEMORY),
     };
+  }
+
+  /** True from a store that Redis refused for lack of memory until a probe finds that it takes writes again. */
+  get outOfMemory(): boolean {
+    return this.fullKey !== null;
+  }
+
+  /** What a request refused because Redis is full is told. */
+  outOfMemoryMessage(): string {
+    return `redis at ${this.options.connection.location} is out of memory (maxmemory); spans are refused until evaluated traces free some; retry later`;
   }
 
   /** Traces in the due index at the last pass over it, fleet-wide. */
@@ -121,6 +154,7 @@ export class RedisTraceBuffer {
     const { idleTimeoutMs, rootGraceMs, maxTraceAgeMs, maxSpansPerTrace } = this.options;
     const calls: Promise<unknown>[] = [];
     const capped: string[] = [];
+    let refusedKey: string | null = null;
     let buffered = 0;
     let late = 0;
     let duplicates = 0;
@@ -144,14 +178,28 @@ export class RedisTraceBuffer {
         duplicates += dups;
         late += lateHere;
         if (reachedCap === 1) capped.push(traceId);
+      }, (err: unknown) => {
+        // In a cluster only some nodes may be full; the probe asks this one.
+        if (isOutOfMemory(err)) refusedKey ??= t.meta;
+        throw err;
       }));
       // No later than the trace's next deadline: for a new trace every
       // deadline is at least this far off; for a known one LT keeps its
       // earlier score, and only a first root span can bring a deadline nearer.
       const waitMs = Math.min(idleTimeoutMs, maxTraceAgeMs, rootId === '' ? Infinity : rootGraceMs);
-      calls.push(this.client().zadd(this.keys.dueKey(this.keys.shardOf(traceId)), 'LT', now + waitMs, traceId));
+      calls.push(this.scripts.index([this.keys.dueKey(this.keys.shardOf(traceId))], ['LT', now + waitMs, traceId]));
     }
-    await this.run('store', calls);
+    try {
+      await this.run('store', calls);
+    } catch (err) {
+      if (refusedKey === null && !isOutOfMemory(err)) {
+        this.metrics.countRefusal('failed');
+        throw err;
+      }
+      this.metrics.countRefusal('out_of_memory');
+      this.markFull(refusedKey ?? this.keys.traceKeys(groups.keys().next().value!).meta);
+      throw new BetraceError('ERR_REDIS_UNAVAILABLE', this.outOfMemoryMessage(), { retryable: true, cause: err });
+    }
     // A trace at its span cap is due now; should this fail, it completes on its idle deadline.
     if (capped.length > 0) void this.schedule(capped.map((id) => [id, now])).catch(() => undefined);
     return { buffered, late, duplicates };
@@ -186,7 +234,7 @@ export class RedisTraceBuffer {
     for (const traceId of traceIds) {
       const t = this.keys.traceKeys(traceId);
       calls.push(this.scripts.renew([t.spans, t.meta], [this.options.instanceId, now, this.leaseMs, this.keepAliveMs]));
-      calls.push(this.client().zadd(this.keys.dueKey(this.keys.shardOf(traceId)), 'XX', 'GT', expiry, traceId));
+      calls.push(this.scripts.index([this.keys.dueKey(this.keys.shardOf(traceId))], ['XX', 'GT', expiry, traceId]));
     }
     const replies = await this.run('renew', calls);
     let held = 0;
@@ -218,9 +266,37 @@ export class RedisTraceBuffer {
     const calls: Promise<unknown>[] = [];
     for (const traceId of traceIds) {
       calls.push(this.scripts.release([this.keys.traceKeys(traceId).meta], [this.options.instanceId]));
-      calls.push(this.client().zadd(this.keys.dueKey(this.keys.shardOf(traceId)), 'XX', 'LT', now, traceId));
+      calls.push(this.scripts.index([this.keys.dueKey(this.keys.shardOf(traceId))], ['XX', 'LT', now, traceId]));
     }
     await this.run('release', calls);
+  }
+
+  /**
+   * While Redis is counted full, asks it whether it takes writes again (a
+   * script that a full Redis refuses and that writes nothing). Resolves to
+   * true while it is still full; never rejects.
+   */
+  async probeMemory(): Promise<boolean> {
+    const key = this.fullKey;
+    if (key === null) return false;
+    this.metrics.countRoundTrip('probe', 1);
+    try {
+      await this.scripts.probe([key], []);
+    } catch (err) {
+      if (!isOutOfMemory(err)) this.metrics.countError('probe');
+      return true;
+    }
+    this.fullKey = null;
+    this.logger.info({ redis: this.options.connection.location, fullMs: Date.now() - this.fullSinceMs }, 'redis takes writes again');
+    return false;
+  }
+
+  private markFull(key: string): void {
+    if (this.fullKey !== null) return;
+    this.fullKey = key;
+    this.fullSinceMs = Date.now();
+    this.logger.warn({ redis: this.options.connection.location },
+      'redis out of memory; refusing spans while evaluated traces free memory');
   }
 
   private async claim(traceIds: readonly string[], now: number): Promise<ClaimedTrace[]> {
@@ -272,7 +348,7 @@ export class RedisTraceBuffer {
   private schedule(later: ReadonlyArray<readonly [string, number]>, gone: readonly string[] = []): Promise<unknown[]> {
     const calls: Promise<unknown>[] = [];
     for (const [traceId, at] of later) {
-      calls.push(this.client().zadd(this.keys.dueKey(this.keys.shardOf(traceId)), 'XX', 'LT', at, traceId));
+      calls.push(this.scripts.index([this.keys.dueKey(this.keys.shardOf(traceId))], ['XX', 'LT', at, traceId]));
     }
     for (const traceId of gone) calls.push(this.client().zrem(this.keys.dueKey(this.keys.shardOf(traceId)), traceId));
     return this.run('reschedule', calls);
@@ -293,6 +369,11 @@ export class RedisTraceBuffer {
     }
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
   }
+}
+
+/** True for the error a Redis at maxmemory answers a write with. */
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && OUT_OF_MEMORY_REPLY.test(err.message);
 }
 
 /** Positions of each trace's spans, traces in order of first appearance. */

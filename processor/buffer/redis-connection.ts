@@ -17,6 +17,8 @@ import type { ScriptDefinition } from './redis-scripts';
 
 /** A command that waits longer than this fails, so a hung Redis cannot stall intake. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+/** The scripts declare Redis 7 flags (`#!lua flags=...`), which older servers cannot read. */
+const MIN_REDIS_MAJOR = 7;
 /** Longest wait between reconnect attempts. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 const RECONNECT_STEP_MS = 50;
@@ -70,12 +72,16 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
   let ready = false;
   let downSince = 0;
   let scripts = 0;
+  let closing = false;
   const setReady = (now: boolean): void => {
     if (now === ready) return;
     ready = now;
     options.onStatus?.(now);
+    // A connection closed on purpose (shutdown) is not an outage.
+    if (closing) return;
     if (now) {
       logger.info({ location, downMs: downSince === 0 ? 0 : Date.now() - downSince }, 'redis connected');
+      void checkVersion(client, logger, location);
     } else {
       downSince = Date.now();
       logger.warn({ location }, 'redis unreachable; refusing spans until it is back');
@@ -118,6 +124,7 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
       return (keys, args) => run.call(client, ...keys, ...args);
     },
     async close() {
+      closing = true;
       try {
         await withTimeout(client.quit(), 1000);
       } catch {
@@ -127,6 +134,18 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
       setReady(false);
     },
   };
+}
+
+/** Logs an error when the server is too old to run the buffer's scripts, which then all fail. */
+async function checkVersion(client: RedisClient, logger: Logger, location: string): Promise<void> {
+  try {
+    const version = /^redis_version:(\S+)/m.exec(await client.info('server'))?.[1];
+    if (version !== undefined && Number(version.split('.')[0]) < MIN_REDIS_MAJOR) {
+      logger.error({ location, version }, `redis ${MIN_REDIS_MAJOR}.0 or later is needed; every script will fail on this server`);
+    }
+  } catch {
+    // The check is advice only; a lost connection is logged as such.
+  }
 }
 
 function reconnectDelay(attempt: number): number {

@@ -1,8 +1,8 @@
 /**
  * Metrics of the shared trace buffer in Redis (`betrace_redis_*`): round
  * trips, commands and errors by operation, claims by result, takeovers,
- * and whether Redis is reachable. Label values are bounded (operations and
- * results), never a trace ID.
+ * requests refused by reason, and whether Redis is reachable. Label values
+ * are bounded (operations, results, reasons), never a trace ID.
  */
 
 import { Counter, Gauge } from 'prom-client';
@@ -18,13 +18,22 @@ export type RedisOperation =
   | 'renew'
   | 'finalise'
   | 'release'
+  | 'probe'
   | 'rules';
 
 /** What a claim attempt found; the `result` label. */
 export type ClaimResult = 'claimed' | 'early' | 'held' | 'decided' | 'gone';
 
-const OPERATIONS: readonly RedisOperation[] = ['store', 'take', 'claim', 'reschedule', 'renew', 'finalise', 'release', 'rules'];
+/**
+ * Why the shared buffer refused a request's spans; the `reason` label:
+ * Redis unreachable, shared rules not read yet, Redis at maxmemory, or a
+ * store that failed otherwise (a timeout, a connection lost mid-batch).
+ */
+export type RefusalReason = 'unreachable' | 'rules_not_loaded' | 'out_of_memory' | 'failed';
+
+const OPERATIONS: readonly RedisOperation[] = ['store', 'take', 'claim', 'reschedule', 'renew', 'finalise', 'release', 'probe', 'rules'];
 const CLAIM_RESULTS: readonly ClaimResult[] = ['claimed', 'early', 'held', 'decided', 'gone'];
+const REFUSAL_REASONS: readonly RefusalReason[] = ['unreachable', 'rules_not_loaded', 'out_of_memory', 'failed'];
 
 /** Counters resolved per operation once, not per call. */
 interface OperationCounters {
@@ -40,6 +49,8 @@ export interface RedisMetrics {
   /** Counts a failed batch or command. */
   countError(op: RedisOperation): void;
   countClaim(result: ClaimResult, count?: number): void;
+  /** Counts a request whose spans were refused. */
+  countRefusal(reason: RefusalReason): void;
   readonly takeovers: Counter<string>;
   /** Claims this instance held that another instance had taken over by the time it finished. */
   readonly claimsLost: Counter<string>;
@@ -73,6 +84,12 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
     name: 'betrace_redis_claims_total',
     help: 'Attempts to claim a due trace, by what they found (claimed, early, held by another instance, decided, gone)',
     labelNames: ['result'] as const,
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'betrace_redis_refused_requests_total',
+    help: 'Requests whose spans the shared buffer refused with a retryable error, by reason (unreachable, rules_not_loaded, out_of_memory, failed)',
+    labelNames: ['reason'] as const,
     registers,
   });
   const takeovers = new Counter({
@@ -111,6 +128,12 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
     child.inc(0);
     byResult.set(result, child);
   }
+  const byReason = new Map<RefusalReason, Counter.Internal>();
+  for (const reason of REFUSAL_REASONS) {
+    const child = refusals.labels(reason);
+    child.inc(0);
+    byReason.set(reason, child);
+  }
   return {
     countRoundTrip(op, count) {
       const c = byOp.get(op)!;
@@ -122,6 +145,9 @@ export function createRedisMetrics(registry: Registry): RedisMetrics {
     },
     countClaim(result, count = 1) {
       if (count > 0) byResult.get(result)!.inc(count);
+    },
+    countRefusal(reason) {
+      byReason.get(reason)!.inc();
     },
     takeovers,
     claimsLost,

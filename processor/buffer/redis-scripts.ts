@@ -7,11 +7,19 @@
  * Trace meta fields: f first span stored, l last span stored, r first root
  * span stored, n spans stored, v rule set key, c claiming instance, x its
  * lease expiry.
+ *
+ * The first line of each script declares its Redis 7 flags. A Redis at
+ * `maxmemory` with `noeviction` must still run the scripts that free
+ * memory or change a few bytes of a claim or an index entry (take, claim,
+ * index, renew, finalise, release): they are `allow-oom`, or a full Redis
+ * could never drain. The store script has no flags, so a full Redis
+ * refuses it as a whole before it writes anything, and intake pushes back.
  */
 
 /** A script and the number of its arguments that are keys. */
 export interface ScriptDefinition {
   readonly keys: number;
+  /** The script text; its first line is the `#!lua` flags line. */
   readonly lua: string;
 }
 
@@ -25,7 +33,7 @@ export interface ScriptDefinition {
  */
 export const STORE_SPANS: ScriptDefinition = {
   keys: 3,
-  lua: `
+  lua: `#!lua
 local n = tonumber(ARGV[6])
 if redis.call('EXISTS', KEYS[3]) == 1 then return {0, 0, n, 0} end
 local m = redis.call('HMGET', KEYS[2], 'f', 'l', 'r', 'n', 'c')
@@ -85,7 +93,7 @@ return {stored, dups, late, capped}
  */
 export const TAKE_DUE: ScriptDefinition = {
   keys: 1,
-  lua: `
+  lua: `#!lua flags=allow-oom
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {redis.call('ZCARD', KEYS[1])}
 for i = 1, #due do
@@ -106,7 +114,7 @@ return out
  */
 export const CLAIM_TRACE: ScriptDefinition = {
   keys: 3,
-  lua: `
+  lua: `#!lua flags=allow-oom
 if redis.call('EXISTS', KEYS[3]) == 1 then return {'decided'} end
 local m = redis.call('HMGET', KEYS[2], 'f', 'l', 'r', 'n', 'c', 'x', 'v')
 if not m[1] then return {'gone'} end
@@ -146,7 +154,7 @@ return {'claimed', trigger, takeover, m[7] or '', redis.call('HGETALL', KEYS[1])
  */
 export const RENEW_CLAIM: ScriptDefinition = {
   keys: 2,
-  lua: `
+  lua: `#!lua flags=allow-oom
 if redis.call('HGET', KEYS[2], 'c') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[2], 'x', tonumber(ARGV[2]) + tonumber(ARGV[3]))
 local keep = tonumber(ARGV[4])
@@ -164,7 +172,7 @@ return 1
  */
 export const FINALISE_TRACE: ScriptDefinition = {
   keys: 3,
-  lua: `
+  lua: `#!lua flags=allow-oom
 local holder = redis.call('HGET', KEYS[2], 'c')
 redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2])
 redis.call('DEL', KEYS[1], KEYS[2])
@@ -179,9 +187,38 @@ return 0
  */
 export const RELEASE_CLAIM: ScriptDefinition = {
   keys: 1,
-  lua: `
+  lua: `#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'c') ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[1], 'c', 'x')
+return 1
+`,
+};
+
+/**
+ * Adds or moves one trace's entry in its index shard. A script rather than
+ * a plain ZADD, because a full Redis refuses ZADD even when it only changes
+ * a score: reschedule, renew and release must still work then, and a store
+ * whose span script went through must not lose its index entry to a
+ * refusal in between (an entry of a trace that was never stored is
+ * dropped as gone when it comes due). KEYS: shard. ARGV: ZADD's options
+ * ('LT' to add or bring forward; 'XX' with 'LT' or 'GT' to move an entry
+ * that is there), score, trace ID. Returns what ZADD returns.
+ */
+export const INDEX_TRACE: ScriptDefinition = {
+  keys: 1,
+  lua: `#!lua flags=allow-oom
+return redis.call('ZADD', KEYS[1], unpack(ARGV))
+`,
+};
+
+/**
+ * Answers whether Redis takes writes: having no flags, it is refused with
+ * an OOM error exactly when a store would be, and it writes nothing.
+ * KEYS: any key on the node to ask. Returns 1.
+ */
+export const PROBE_MEMORY: ScriptDefinition = {
+  keys: 1,
+  lua: `#!lua
 return 1
 `,
 };

@@ -133,6 +133,8 @@ export class FleetEvaluator {
   private async runPass(): Promise<void> {
     if (this.stopped || !this.options.isConnected()) return;
     try {
+      // Intake stays refused while Redis is full; this tells when it is not.
+      await this.options.buffer.probeMemory();
       await this.retryFinalise();
       if (this.held.size >= MAX_CLAIMS_IN_FLIGHT) return;
       const claimed = await this.options.buffer.claimDue(this.now());

@@ -7,13 +7,15 @@
 
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 
 import { RedisTraceBuffer } from '../buffer/redis-buffer';
 import { createRedisConnection } from '../buffer/redis-connection';
 import { createRedisMetrics } from '../buffer/redis-metrics';
-import { EMPTY_API_RULES, readApiRulesFile } from '../rules/api-rules-file';
+import { EMPTY_API_RULES } from '../rules/api-rules-file';
 import { loadRuleSet } from '../rules/rule-loader';
 import { FleetRuleSync } from './fleet-rule-sync';
+import { MirroredRuleStore } from './mirrored-rule-store';
 import { RedisRuleStore } from './redis-rule-store';
 
 import type { Registry } from 'prom-client';
@@ -50,10 +52,12 @@ export interface Fleet {
   readonly buffer: RedisTraceBuffer;
   readonly store: RedisRuleStore;
   /**
-   * Compiles the rule files and reads the shared rules. On a fleet's first
-   * start the api file's rules, if any, become the shared ones. When Redis
-   * cannot be reached the file rules load alone and the shared ones follow
-   * once it can.
+   * Compiles the rule files and reads the shared rules, which the api file
+   * (when configured) keeps a copy of from then on. When Redis holds no
+   * shared rules (a fleet's first start, or a Redis that lost its data) the
+   * api file's rules, if any, become the shared ones. When Redis cannot be
+   * reached the file rules load alone and the shared ones follow once it
+   * can.
    */
   loadRules(config: RulesConfig): Promise<RuleLoadResult>;
   /** What the pipeline needs; `catalog` is read on every request. */
@@ -86,6 +90,7 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
     decidedTtlMs: config.decidedCache.ttlMs,
     leaseMs: options.leaseMs,
     metrics,
+    logger,
   });
   const store = new RedisRuleStore(connection, config.redis.keyPrefix, metrics);
   let sync: FleetRuleSync | null = null;
@@ -98,7 +103,8 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
     buffer,
     store,
     async loadRules(rules) {
-      const shared = await readShared(store, rules, connection, options.connectWaitMs ?? DEFAULT_CONNECT_WAIT_MS, log);
+      const mirrored = new MirroredRuleStore(store, rules.apiFile === '' ? '' : path.resolve(rules.apiFile), logger);
+      const shared = await readShared(mirrored, connection, options.connectWaitMs ?? DEFAULT_CONNECT_WAIT_MS, log);
       return loadRuleSet(rules, shared);
     },
     forPipeline(catalog) {
@@ -108,10 +114,17 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
         isConnected: () => connection.isReady(),
         refusal() {
           if (!connection.isReady()) {
+            metrics.countRefusal('unreachable');
             return { code: 'ERR_REDIS_UNAVAILABLE', message: `redis at ${connection.location} is unreachable; retry later` };
           }
           if ((catalog()?.apiVersion ?? -1) < 0) {
+            metrics.countRefusal('rules_not_loaded');
             return { code: 'ERR_REDIS_RULES_NOT_LOADED', message: 'the shared rules have not been read from redis yet; retry later' };
+          }
+          // Refused without a round trip: a full Redis would refuse the store anyway.
+          if (buffer.outOfMemory) {
+            metrics.countRefusal('out_of_memory');
+            return { code: 'ERR_REDIS_UNAVAILABLE', message: buffer.outOfMemoryMessage() };
           }
           return null;
         },
@@ -131,7 +144,7 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
       log.info({ instanceId, redis: connection.location, cluster: connection.cluster, leaseMs: buffer.leaseMs }, 'joined the fleet');
     },
     readiness() {
-      const reasons = connection.isReady() ? [] : ['redis unreachable'];
+      const reasons = !connection.isReady() ? ['redis unreachable'] : buffer.outOfMemory ? ['redis out of memory'] : [];
       return sync === null ? reasons : reasons.concat(sync.reasons());
     },
     async close() {
@@ -141,10 +154,9 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
   };
 }
 
-/** The shared rules to start with, seeded from the api file on a fleet's first start. */
+/** The shared rules to start with (seeded from the api file when Redis holds none). */
 async function readShared(
-  store: RedisRuleStore,
-  rules: RulesConfig,
+  store: MirroredRuleStore,
   connection: RedisConnection,
   waitMs: number,
   log: Logger,
@@ -155,15 +167,7 @@ async function readShared(
     return unread;
   }
   try {
-    const stored = await store.load();
-    if (stored.version > 0 || rules.apiFile === '') return { store, ...stored };
-    const local = await readApiRulesFile(rules.apiFile);
-    if (local.state === null || (local.state.rules.length === 0 && local.state.overrides.size === 0)) return { store, ...stored };
-    const version = await store.save(local.state, 0);
-    if (version === null) return { store, ...(await store.load()) };
-    log.info({ file: rules.apiFile, rules: local.state.rules.length, overrides: local.state.overrides.size },
-      'the api file\'s rules became the shared rules');
-    return { store, state: local.state, version };
+    return { store, ...(await store.load()) };
   } catch (err) {
     log.warn({ err }, 'cannot read the shared rules; refusing spans until they are read');
     return unread;

@@ -1,6 +1,9 @@
 /**
  * The Lua scripts of the shared rules. All their keys carry the hash tag
- * `{rules}`, so each script stays in one Redis Cluster slot.
+ * `{rules}`, so each script stays in one Redis Cluster slot. Their first
+ * lines carry Redis 7 flags, as in processor/buffer/redis-scripts.ts: a
+ * Redis at `maxmemory` still serves reads and heartbeats (which rewrite a
+ * few bytes of an instance's entry), and refuses a save as a whole.
  */
 
 import type { ScriptDefinition } from '../buffer/redis-scripts';
@@ -11,7 +14,7 @@ import type { ScriptDefinition } from '../buffer/redis-scripts';
  */
 export const LOAD_RULES: ScriptDefinition = {
   keys: 3,
-  lua: `
+  lua: `#!lua flags=no-writes
 return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
 `,
 };
@@ -24,7 +27,7 @@ return {redis.call('GET', KEYS[1]) or '0', redis.call('HGETALL', KEYS[2]), redis
  */
 export const SAVE_RULES: ScriptDefinition = {
   keys: 3,
-  lua: `
+  lua: `#!lua
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[2], KEYS[3])
 local n = tonumber(ARGV[2])
@@ -50,7 +53,7 @@ return redis.call('INCR', KEYS[1])
  */
 export const HEARTBEAT: ScriptDefinition = {
   keys: 2,
-  lua: `
+  lua: `#!lua flags=allow-oom
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local all = redis.call('HGETALL', KEYS[2])
 local cutoff = tonumber(ARGV[3])

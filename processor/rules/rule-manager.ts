@@ -4,11 +4,13 @@
  * catalog is swapped in only when it was built completely; the pipeline
  * then starts new traces under its rule set while buffered traces finish
  * under theirs. API changes are written to `rules.api_file` (or, in a
- * fleet, saved to the catalog's shared store) before they are acknowledged,
- * and each one is reported once to `onChange` (the rule-change evidence).
+ * fleet, saved to the catalog's shared store, which copies them to that
+ * file) before they are acknowledged, and each one is reported once to
+ * `onChange` (the rule-change evidence).
  */
 
 import fs from 'node:fs/promises';
+import path from 'node:path';
 
 import { AdminError } from '../admin/admin-error';
 import { digestText, formatApiRulesFile, writeApiRulesFile } from './api-rules-file';
@@ -151,11 +153,16 @@ export class RuleManager {
    */
   async filesChanged(paths: ReadonlySet<string>): Promise<ReloadOutcome> {
     const apiFile = this.current.apiFile;
+    const unchanged = { ok: true, skipped: true, version: this.current.ruleSet.version, diagnostics: [] };
+    // With a shared store the api file is only its copy, which the store
+    // rewrites on every change; the rules themselves are in the store.
+    if (this.current.apiStore !== undefined && this.options.config.apiFile !== '' && paths.size === 1 &&
+        paths.has(path.resolve(this.options.config.apiFile))) {
+      return unchanged;
+    }
     if (apiFile !== '' && paths.size === 1 && paths.has(apiFile)) {
       const text = await fs.readFile(apiFile, 'utf8').catch(() => '');
-      if (digestText(text) === this.apiDigest) {
-        return { ok: true, skipped: true, version: this.current.ruleSet.version, diagnostics: [] };
-      }
+      if (digestText(text) === this.apiDigest) return unchanged;
     }
     return this.reload('watch');
   }

@@ -17,6 +17,7 @@ import { callUnary, createRawClient } from '../receiver/raw-grpc';
 import type * as grpc from '@grpc/grpc-js';
 
 import type { FleetOptions } from '../../processor/fleet/fleet';
+import type { Logger } from '../../processor/log';
 import type { Service } from '../../processor/service';
 import type { OtlpSink } from '../helpers/otlp-sink';
 import type { UnaryOutcome } from '../receiver/raw-grpc';
@@ -35,6 +36,8 @@ export interface MemberOptions {
   readonly apiFile?: string;
   /** `shutdown_timeout`; default 5s. */
   readonly shutdownTimeout?: string;
+  /** Where the member logs; silent by default. */
+  readonly logger?: Logger;
 }
 
 /** One running member. */
@@ -95,7 +98,7 @@ export async function startMember(redisUrl: string, keyPrefix: string, sink: Otl
   const { dir, file, yaml } = writeMemberConfig(redisUrl, keyPrefix, sink, options);
   const config = parseConfig(yaml, file, {});
   const service = await startService(config, {
-    logger: createSilentLogger(),
+    logger: options.logger ?? createSilentLogger(),
     fleet: { leaseMs: 1000, rulesPollMs: 100, ...options.fleet },
   });
   const endpoints = service.endpoints();

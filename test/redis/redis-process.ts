@@ -1,7 +1,8 @@
 /**
  * Real redis-server processes for tests: each on a free loopback port with
  * its own temp folder, stopped and restarted on the same port (with AOF,
- * the data comes back), and a three-node cluster built with redis-cli.
+ * the data comes back; without, it comes back empty), optionally with a
+ * small `maxmemory`, and a three-node cluster built with redis-cli.
  * Every process started here is killed when the test process exits, also
  * when a test fails.
  */
@@ -32,6 +33,8 @@ export interface RedisProcessOptions {
   readonly cluster?: boolean;
   /** Listen on this port (one found free earlier) instead of a new free one. */
   readonly port?: number;
+  /** `maxmemory` (as redis-server takes it, `3mb`), with `maxmemory-policy noeviction`. */
+  readonly maxMemory?: string;
 }
 
 /** One redis-server. */
@@ -140,6 +143,7 @@ function spawnServer(port: number, dir: string, options: RedisProcessOptions): P
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--logfile', '',
     '--appendonly', options.appendOnly === true ? 'yes' : 'no', '--appendfsync', 'always',
   ];
+  if (options.maxMemory !== undefined) args.push('--maxmemory', options.maxMemory, '--maxmemory-policy', 'noeviction');
   if (options.cluster === true) {
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
   }

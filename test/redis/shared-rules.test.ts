@@ -2,7 +2,8 @@
  * The rules API's rules in Redis: the store keeps order and overrides and
  * refuses a save made from an old version; two rule managers that change
  * the shared rules at the same moment both succeed, neither overwriting the
- * other; a fleet's first start takes the api file's rules; and how the
+ * other; a change of the api file alone (the shared rules' copy) reloads
+ * nothing; a fleet's first start takes the api file's rules; and how the
  * fleet's file rules are chosen.
  */
 
@@ -132,6 +133,16 @@ describe('the shared rules in redis', { skip: SKIP }, () => {
       assert.equal(err.code, 'ERR_ADMIN_RULE_EXISTS');
       return true;
     });
+  });
+
+  it('reloads nothing when only the api file changes, which is a copy of the shared rules', async () => {
+    const apiFile = path.join(dir, 'api-rules.yaml');
+    const config: RulesConfig = { files: [path.join(dir, '*.yaml')], apiFile, watch: false };
+    const manager = await createManager(await createStore(), config);
+    const outcome = await manager.filesChanged(new Set([apiFile]));
+    assert.deepEqual([outcome.ok, outcome.skipped], [true, true]);
+    const other = await manager.filesChanged(new Set([path.join(dir, 'file.yaml')]));
+    assert.deepEqual([other.ok, other.skipped], [true, false]);
   });
 
   it('takes the api file\'s rules as the shared rules when a fleet first starts, and ignores the file later', async () => {
