@@ -23,6 +23,7 @@ import { createGrpcReceiver } from './receiver/otlp-grpc';
 import { createHttpReceiver } from './receiver/otlp-http';
 import { loadRuleSet } from './rules/rule-loader';
 import { createKeyProviderFromConfig } from './signing/key-provider-from-config';
+import { isKeyFileProvider, startKeyRingReload } from './signing/key-ring-reload';
 import { createSpanSigner } from './signing/signer';
 
 import type { EventEmitter } from 'node:events';
@@ -41,7 +42,7 @@ export interface ServiceDeps {
   readonly consoleOut?: NodeJS.WritableStream;
   /** Where SIGHUP (reload the rules) comes from; the process by default. */
   readonly signals?: EventEmitter;
-  /** Quiet time before a change to a watched rule file reloads, in ms (default 200). */
+  /** Quiet time before a change to a watched rule or key ring file reloads, in ms (default 200). */
   readonly rulesWatchDebounceMs?: number;
   /** With `buffer.type: redis`: lease, rule heartbeat and instance name (defaults suit production). */
   readonly fleet?: FleetOptions;
@@ -167,6 +168,9 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
   }
   pipeline.start();
   adminApi.start();
+  const keyRingReload = isKeyFileProvider(keyProvider)
+    ? startKeyRingReload(keyProvider, { logger, signals: deps.signals, debounceMs: deps.rulesWatchDebounceMs })
+    : null;
   listening = true;
   const active = pipeline;
   const api = adminApi;
@@ -203,6 +207,7 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
         const deadline = Date.now() + config.shutdownTimeoutMs;
         logger.info({ traces: active.stats().traces }, 'shutting down');
         await api.close();
+        keyRingReload?.close();
         active.stopIntake();
         listening = false;
         await Promise.all(receivers.map((r) => r.shutdown(deadline)));

@@ -1,7 +1,7 @@
 /**
- * Watches the rule files (`rules.watch`) and reports changes, debounced, so
- * that an editor's save (often a write, a rename and a chmod) is one
- * reload. Folders are watched rather than files: a file replaced by rename
+ * Watches the rule files (`rules.watch`), or another file the processor
+ * reloads (the signing key ring), and reports changes, debounced, so that an
+ * editor's save (often a write, a rename and a chmod) is one reload. Folders are watched rather than files: a file replaced by rename
  * keeps being seen, and a glob pattern's folder shows new files too.
  */
 
@@ -32,6 +32,10 @@ export interface RuleWatcherOptions {
   /** Receives the absolute paths changed since the last call (a folder when the name is unknown). */
   readonly onChange: (paths: ReadonlySet<string>) => void;
   readonly logger: Logger;
+  /** What the files are, for the log: `rule` (default) or e.g. `key ring`. */
+  readonly subject?: string;
+  /** The log component; `rules/watch` by default. */
+  readonly component?: string;
 }
 
 /** A running watcher. */
@@ -51,7 +55,8 @@ interface Target {
 
 /** Starts watching; folders that do not exist are logged and skipped. */
 export function createRuleWatcher(options: RuleWatcherOptions): RuleWatcher {
-  const logger = options.logger.child({ component: 'rules/watch' });
+  const logger = options.logger.child({ component: options.component ?? 'rules/watch' });
+  const subject = options.subject ?? 'rule';
   const debounceMs = options.debounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
   const targets = toTargets(options.patterns, options.apiFile);
   let changed = new Set<string>();
@@ -75,12 +80,12 @@ export function createRuleWatcher(options: RuleWatcherOptions): RuleWatcher {
   const watchers: fs.FSWatcher[] = [];
   const folders: string[] = [];
   for (const target of targets) {
-    const watcher = watchTarget(target, noticed, logger);
+    const watcher = watchTarget(target, noticed, logger, subject);
     if (watcher === null) continue;
     watchers.push(watcher);
     folders.push(target.folder);
   }
-  logger.info({ folders, debounceMs }, 'watching rule files');
+  logger.info({ folders, debounceMs }, `watching ${subject} files`);
   return {
     folders,
     close() {
@@ -91,12 +96,12 @@ export function createRuleWatcher(options: RuleWatcherOptions): RuleWatcher {
   };
 }
 
-function watchTarget(target: Target, noticed: (file: string) => void, logger: Logger): fs.FSWatcher | null {
+function watchTarget(target: Target, noticed: (file: string) => void, logger: Logger, subject: string): fs.FSWatcher | null {
   let watcher: fs.FSWatcher;
   try {
     watcher = fs.watch(target.folder, { recursive: target.recursive, persistent: false });
   } catch (err) {
-    logger.warn({ err, folder: target.folder }, 'cannot watch a rule folder; changes there need SIGHUP');
+    logger.warn({ err, folder: target.folder }, `cannot watch a ${subject} folder; changes there need SIGHUP`);
     return null;
   }
   watcher.on('change', (_event, filename) => {
@@ -114,7 +119,7 @@ function watchTarget(target: Target, noticed: (file: string) => void, logger: Lo
     noticed(path.join(target.folder, name));
   });
   watcher.on('error', (err) => {
-    logger.warn({ err, folder: target.folder }, 'stopped watching a rule folder; changes there need SIGHUP');
+    logger.warn({ err, folder: target.folder }, `stopped watching a ${subject} folder; changes there need SIGHUP`);
     watcher.close();
   });
   return watcher;

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 
-import { SIGNING_KEY_ENV, createLocalKeyProvider, keyRingFromEnv, loadKeyRing } from './local-key-ring';
+import { SIGNING_KEY_ENV, createKeyFileProvider, createLocalKeyProvider, keyRingFromEnv } from './local-key-ring';
 
 import type { SigningConfig } from '../../config/types';
 import type { Logger } from '../log';
@@ -18,6 +18,7 @@ export const UNSIGNED_MESSAGE =
 /**
  * The key provider for `signing`, or null when no key is configured (spans
  * then go out unsigned). BETRACE_SIGNING_KEY wins over signing.key_file.
+ * A key ring file gives a provider that can read it again (key-ring-reload.ts).
  * Throws the ERR_SIGNING_* error of an unreadable or malformed key. With a
  * logger, logs one line saying how spans are signed, or that they are not.
  */
@@ -37,7 +38,7 @@ export function createKeyProviderFromConfig(signing: SigningConfig, logger?: Log
     return null;
   }
 
-  const provider = createLocalKeyProvider(loadKeyRing(signing.keyFile), signing.keyFile);
+  const provider = createKeyFileProvider(signing.keyFile);
   if (log !== undefined && isReadableByOthers(signing.keyFile)) {
     log.warn({ keyFile: signing.keyFile }, 'key ring file is readable by other users; chmod 600 it');
   }

@@ -102,6 +102,33 @@ export function createLocalKeyProvider(ring: KeyRing, source = 'local key ring')
   };
 }
 
+/** A local provider over a key ring file, which can read the file again. */
+export interface KeyFileProvider extends KeyProvider {
+  readonly file: string;
+  /**
+   * Reads the file again and signs with its active key from then on. A file
+   * that does not load leaves the current ring in use and throws its
+   * ERR_SIGNING_* error (with the line and column for problems inside it).
+   */
+  reload(): KeyRing;
+}
+
+/** Loads `file` (throwing as loadKeyRing does) into a provider that reload() refreshes. */
+export function createKeyFileProvider(file: string): KeyFileProvider {
+  let current = createLocalKeyProvider(loadKeyRing(file), file);
+  return {
+    file,
+    activeKey: () => current.activeKey(),
+    keyById: (id) => current.keyById(id),
+    describe: () => current.describe(),
+    reload() {
+      const ring = loadKeyRing(file);
+      current = createLocalKeyProvider(ring, file);
+      return ring;
+    },
+  };
+}
+
 /** A new ring with one freshly generated key, active. */
 export function generateKeyRing(now: Date = new Date()): KeyRing {
   const key = generateKey(now, []);

@@ -14,6 +14,9 @@ import { createSilentLogger } from '../../processor/log';
 import { startService } from '../../processor/service';
 import { startOtlpSink } from './otlp-sink';
 
+import type { EventEmitter } from 'node:events';
+
+import type { Logger } from '../../processor/log';
 import type { Service } from '../../processor/service';
 import type { OtlpSink } from './otlp-sink';
 
@@ -28,6 +31,14 @@ export interface HarnessOptions {
   /** Extra keys under exporters.otlp, one flow-style key per line (`queue: { enabled: false }`). */
   readonly exporterConfig?: string;
   readonly bufferConfig?: string;
+  /** Other files by name, written into the harness folder before the config is read. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** The service's logger; silent by default. */
+  readonly logger?: Logger;
+  /** Where SIGHUP comes from; the process by default. */
+  readonly signals?: EventEmitter;
+  /** Quiet time before a watched file reloads, in ms. */
+  readonly watchDebounceMs?: number;
 }
 
 export interface Harness {
@@ -57,6 +68,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   fs.mkdirSync(path.join(dir, 'rules'));
   for (const [name, text] of Object.entries(options.rules)) {
     fs.writeFileSync(path.join(dir, 'rules', name), text);
+  }
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 });
   }
   const sink = options.withSink === false ? null : await startOtlpSink({ protocol: options.sinkProtocol ?? 'grpc' });
   const exporterLines = sink === null
@@ -92,7 +106,12 @@ ${options.extraConfig ?? ''}
       done();
     },
   });
-  const service = await startService(config, { logger: createSilentLogger(), consoleOut });
+  const service = await startService(config, {
+    logger: options.logger ?? createSilentLogger(),
+    consoleOut,
+    signals: options.signals,
+    rulesWatchDebounceMs: options.watchDebounceMs,
+  });
   const endpoints = service.endpoints();
   return {
     service,

@@ -14,14 +14,14 @@ import { startOtlpSink } from '../helpers/otlp-sink';
 import { skipUnless } from '../helpers/requirements';
 import { startMember, waitUntil } from './fleet-harness';
 import { EVERY_SPAN_RULE } from './fleet-workload';
-import { WARN, captureLog } from './log-capture';
+import { WARN, captureLog } from '../helpers/log-capture';
 import { startRedis } from './redis-process';
 
 import type Redis from 'ioredis';
 
 import type { OtlpSink } from '../helpers/otlp-sink';
 import type { FleetMember } from './fleet-harness';
-import type { CapturedLog, LogLine } from './log-capture';
+import type { CapturedLog, LogLine } from '../helpers/log-capture';
 import type { RedisProcess } from './redis-process';
 
 const SKIP = skipUnless('redis-server', 'BETRACE_REQUIRE_REDIS');

@@ -11,7 +11,7 @@ import { startOtlpSink } from '../helpers/otlp-sink';
 import { skipUnless } from '../helpers/requirements';
 import { startMember, waitUntil } from './fleet-harness';
 import { EVERY_SPAN_RULE } from './fleet-workload';
-import { WARN, captureLog } from './log-capture';
+import { WARN, captureLog } from '../helpers/log-capture';
 import { startRedis } from './redis-process';
 
 import type { OtlpSink } from '../helpers/otlp-sink';
