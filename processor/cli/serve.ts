@@ -12,6 +12,7 @@ import { RulesDoNotCompileError, startService } from '../service';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './io';
 
 import type { Config } from '../../config/types';
+import type { Logger } from '../log';
 import type { CliIo } from './io';
 
 function parseArgs(args: string[]): { configPath: string | null } {
@@ -46,6 +47,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     throw err;
   }
   const logger = createLogger(config.telemetry.logs.level);
+  logProcessWarnings(logger);
   if (configPath === null) logger.info({}, 'no --config given: running on the embedded default');
   let service;
   try {
@@ -60,10 +62,16 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   }
   const running = service;
   await new Promise<void>((resolve) => {
+    let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
+      // A second Ctrl-C, or a supervisor's SIGTERM after SIGINT, must not cut
+      // the flush short: shutdown_timeout already bounds it.
+      if (stopping) {
+        logger.warn({ signal, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'already shutting down; signal ignored');
+        return;
+      }
+      stopping = true;
       logger.info({ signal }, 'signal received');
-      process.removeListener('SIGTERM', stop);
-      process.removeListener('SIGINT', stop);
       void running.shutdown().then(resolve, (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         resolve();
@@ -75,6 +83,33 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     // any local process run code inside the processor.
     process.on('SIGUSR1', () => logger.warn({ signal: 'SIGUSR1' }, 'signal ignored'));
   });
+  exitSoonIfHeldOpen(logger);
   logger.flush();
   return EXIT_OK;
+}
+
+/** How long a stopped processor waits for stray handles to close before it exits anyway. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * Everything is flushed and closed at this point, but a library can keep a
+ * socket open past its client's close() (grpc-js does with a TLS handshake
+ * that a downstream never answers), which would keep the process running.
+ */
+function exitSoonIfHeldOpen(logger: Logger): void {
+  setTimeout(() => {
+    logger.warn({ graceMs: EXIT_GRACE_MS }, 'connections still open after shutdown; exiting anyway');
+    logger.flush(() => process.exit(process.exitCode ?? EXIT_OK));
+  }, EXIT_GRACE_MS).unref();
+}
+
+/**
+ * Node prints process warnings (deprecations of libraries, TLS notes) as
+ * plain text on stderr, which would break a JSON log; log them instead.
+ */
+function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    logger.warn({ warning: warning.name, code: warning.code }, warning.message);
+  });
 }

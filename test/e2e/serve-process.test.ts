@@ -116,6 +116,81 @@ shutdown_timeout: 5s
     assert.match(running.stderr(), /"msg":"stopped"/);
   });
 
+  it('ignores a second signal while it flushes, and still exits 0 with everything delivered', async () => {
+    const configPath = path.join(dir, 'twice.yaml');
+    fs.writeFileSync(configPath, `receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0 }
+buffer: { idle_timeout: 1h, root_grace: 1h, max_trace_age: 1h }
+rules:
+  files: [rules.yaml]
+exporters:
+  otlp:
+    endpoint: ${sink.grpcEndpoint}
+    tls: { insecure: true }
+admin:
+  endpoint: 127.0.0.1:0
+shutdown_timeout: 10s
+`);
+    sink.reset();
+    const running = await startServe(configPath);
+    const traceId = hexId(16);
+    const client = createRawClient(running.grpcEndpoint);
+    const outcome = await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name: 'a.step' }] }]));
+    client.close();
+    assert.equal(outcome.error, null);
+    sink.setDelay(600);
+    running.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 150));
+    running.child.kill('SIGINT');
+    running.child.kill('SIGTERM');
+    const code = await running.exited;
+    sink.setDelay(0);
+    assert.equal(code, 0, running.stderr());
+    assert.match(running.stderr(), /"signal":"SIGINT".*"msg":"already shutting down; signal ignored"/);
+    assert.ok(spansNamed(sink.requests, 'betrace.violation').some((s) => s.span.traceId === traceId),
+      'the buffered trace was evaluated and delivered despite the repeated signals');
+    assert.match(running.stderr(), /"msg":"stopped"/);
+  });
+
+  it('logs process warnings as JSON lines, and exits after shutdown though a TLS handshake hangs', async () => {
+    // A listener that takes connections and never speaks TLS.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const configPath = path.join(dir, 'tls-ip.yaml');
+    // TLS to an IP address makes Node warn that the server name is an IP (DEP0123).
+    fs.writeFileSync(configPath, `receivers:
+  otlp:
+    protocols:
+      grpc: { endpoint: 127.0.0.1:0 }
+rules:
+  files: [rules.yaml]
+exporters:
+  otlp:
+    endpoint: https://127.0.0.1:${port}
+    retry: { initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 300ms }
+admin:
+  endpoint: 127.0.0.1:0
+shutdown_timeout: 1s
+`);
+    const running = await startServe(configPath);
+    const client = createRawClient(running.grpcEndpoint);
+    await callUnary(client, buildRequest([{ spans: [{ traceId: hexId(16), spanId: hexId(8), name: 'a.step' }] }]));
+    client.close();
+    running.child.kill('SIGTERM');
+    const code = await running.exited;
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+    const lines = running.stderr().split('\n').filter((l) => l !== '');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
+    assert.ok(lines.some((l) => (JSON.parse(l) as { code?: string }).code === 'DEP0123'), running.stderr());
+    assert.equal(code, 0, running.stderr());
+    assert.match(running.stderr(), /"msg":"connections still open after shutdown; exiting anyway"/);
+  });
+
   it('refuses to start on rules that do not compile, with exit code 2 and the position', async () => {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'rules:\n  - id: broken\n    condition: when { a.step } always { b.step\n');
     const configPath = path.join(dir, 'bad-config.yaml');
