@@ -52,6 +52,7 @@ export const DSL_ERRORS = {
   ERR_DSL_NO_MATCH: 'a file pattern matches no file',
   ERR_DSL_YAML_SYNTAX: 'a rule file is not valid YAML',
   ERR_DSL_YAML_WARNING: 'warning: YAML that parses but is probably a mistake',
+  ERR_DSL_FILE_EMPTY: 'a listed rule file holds nothing, or rules: has no value (write rules: [] on purpose)',
   ERR_DSL_FILE_SHAPE:
     'a rule file is not a mapping with a rules: list (or a list of rules)',
   ERR_DSL_UNKNOWN_FIELD: 'a key that the rule-file shape does not have',

@@ -6,6 +6,7 @@
  * libraries load unchanged.
  */
 
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -80,7 +81,7 @@ interface ReadRule {
 
 /** Parses and compiles the rules of one file's text. */
 export function parseRuleFile(text: string, file: string): RuleFileResult {
-  return compileFileText(text, file, new Map());
+  return compileFileText(text, file, new Map(), false);
 }
 
 /** Reads and compiles one file; an unreadable file is a diagnostic. */
@@ -120,7 +121,9 @@ export async function compileRuleFiles(
       continue;
     }
     sources.set(file, text);
-    const result = compileFileText(text, file, seenIds);
+    // A listed file that holds nothing is more often a truncated save than a
+    // wish to drop its rules, so it is an error that keeps the working set.
+    const result = compileFileText(text, file, seenIds, true);
     rules.push(...result.rules);
     diagnostics.push(...result.diagnostics);
   }
@@ -129,7 +132,13 @@ export async function compileRuleFiles(
 
 async function readText(absolute: string, shown = absolute): Promise<string | Diagnostic> {
   try {
-    return await fs.readFile(absolute, 'utf8');
+    const bytes = await fs.readFile(absolute);
+    if (isUtf8(bytes)) return bytes.toString('utf8');
+    return {
+      code: 'ERR_DSL_FILE_UNREADABLE', severity: 'error',
+      message: 'cannot read rule file: it is not UTF-8 text', hint: 'save the file as UTF-8',
+      file: shown, line: firstNonUtf8Line(bytes), column: 1,
+    };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder'
@@ -141,7 +150,24 @@ async function readText(absolute: string, shown = absolute): Promise<string | Di
   }
 }
 
-function compileFileText(text: string, file: string, seenIds: Map<string, SourcePosition>): RuleFileResult {
+/** The 1-based line holding the first byte that is not UTF-8 (a newline byte never sits inside a character). */
+function firstNonUtf8Line(bytes: Buffer): number {
+  let line = 1;
+  for (let start = 0; start < bytes.length; line++) {
+    const newline = bytes.indexOf(0x0a, start);
+    const end = newline === -1 ? bytes.length : newline;
+    if (!isUtf8(bytes.subarray(start, end))) return line;
+    start = end + 1;
+  }
+  return 1;
+}
+
+function compileFileText(
+  text: string,
+  file: string,
+  seenIds: Map<string, SourcePosition>,
+  emptyIsError: boolean,
+): RuleFileResult {
   const index = createLineIndex(text);
   const reporter = new DocReporter(file, index);
   const doc = parseDocument(text, {
@@ -163,7 +189,7 @@ function compileFileText(text: string, file: string, seenIds: Map<string, Source
     );
   }
   const root = fromYaml(doc, text);
-  const items = readFileShape(root, reporter);
+  const items = readFileShape(root, reporter, emptyIsError);
   const rules: CompiledRule[] = [];
   for (const item of items.rules) {
     const read = readRule(item, reporter, items.dialect, file);
@@ -187,9 +213,27 @@ function lowerFirst(message: string): string {
   return message.charAt(0).toLowerCase() + message.slice(1);
 }
 
-/** The rule items and the file-level dialect; an empty file holds no rules. */
-function readFileShape(root: DocNode | null, reporter: DocReporter): { rules: DocNode[]; dialect: Dialect } {
+/**
+ * The rule items and the file-level dialect. A file without content, or
+ * with `rules:` and no value, holds no rules; with `emptyIsError` that is
+ * reported (`rules: []` says it on purpose).
+ */
+function readFileShape(
+  root: DocNode | null,
+  reporter: DocReporter,
+  emptyIsError: boolean,
+): { rules: DocNode[]; dialect: Dialect } {
+  const reportEmpty = (at: DocNode | null): void => {
+    if (!emptyIsError) return;
+    reporter.error(
+      'ERR_DSL_FILE_EMPTY',
+      at === null ? 'the rule file is empty' : 'rules: has no value',
+      at,
+      'write rules: [] for a file that is meant to hold no rules',
+    );
+  };
   if (root === null || (root.kind === 'scalar' && root.value === null)) {
+    reportEmpty(null);
     return { rules: [], dialect: 'current' };
   }
   if (root.kind === 'seq') return { rules: [...root.items], dialect: 'current' };
@@ -213,7 +257,10 @@ function readFileShape(root: DocNode | null, reporter: DocReporter): { rules: Do
     );
     return { rules: [], dialect };
   }
-  if (rules.kind === 'scalar' && rules.value === null) return { rules: [], dialect };
+  if (rules.kind === 'scalar' && rules.value === null) {
+    reportEmpty(rules);
+    return { rules: [], dialect };
+  }
   if (rules.kind !== 'seq') {
     reporter.error(
       'ERR_DSL_FILE_SHAPE',

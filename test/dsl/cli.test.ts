@@ -109,6 +109,14 @@ describe('betrace check and test', () => {
     assert.match(none.out(), /ERR_DSL_NO_MATCH/);
   });
 
+  it('check exits 2 for a file that is not UTF-8, naming the line of the first bad byte', async () => {
+    const bytes = Buffer.concat([Buffer.from('rules:\n  - id: x\n    name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    fs.writeFileSync(path.join(dir, 'latin1.yaml'), bytes);
+    const c = capture(dir);
+    assert.equal(await checkCommand(['latin1.yaml'], c.io), 2);
+    assert.match(c.out(), /^latin1\.yaml:3:1: error ERR_DSL_FILE_UNREADABLE: cannot read rule file: it is not UTF-8 text/m);
+  });
+
   it('check and test reject a call without files and unknown options', async () => {
     await assert.rejects(checkCommand([], capture(dir).io), UsageError);
     await assert.rejects(testCommand(['--bogus', 'good.yaml'], capture(dir).io), (err: Error) => {

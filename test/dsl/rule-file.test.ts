@@ -88,10 +88,35 @@ rules:
     assert.deepEqual(rules.map((r) => r.dialect), ['legacy', 'current']);
   });
 
-  it('accepts a top-level list of rules and an empty file', () => {
+  it('accepts a top-level list of rules, and an empty text where no file is listed', () => {
     assert.equal(parseRuleFile(`- id: x\n  ${RULE}\n`, 'r.yaml').rules.length, 1);
     assert.deepEqual(parseRuleFile('', 'r.yaml'), { rules: [], diagnostics: [] });
     assert.deepEqual(parseRuleFile('rules: []\n', 'r.yaml'), { rules: [], diagnostics: [] });
+  });
+
+  it('reports a listed file that holds nothing, and accepts rules: [] written on purpose', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'betrace-empty-'));
+    try {
+      const cases: Array<[string, string, string, number]> = [
+        ['empty.yaml', '', 'the rule file is empty', 1],
+        ['comments.yaml', '# every rule moved elsewhere\n\n', 'the rule file is empty', 1],
+        ['bare.yaml', '# note\nrules:\n', 'rules: has no value', 2],
+      ];
+      for (const [name, text, message, line] of cases) {
+        fs.writeFileSync(path.join(dir, name), text);
+        const { rules, diagnostics } = await compileRuleFiles([path.join(dir, name)]);
+        assert.deepEqual(rules, []);
+        assert.equal(diagnostics.length, 1, name);
+        assert.equal(diagnostics[0].code, 'ERR_DSL_FILE_EMPTY', name);
+        assert.equal(diagnostics[0].message, message, name);
+        assert.equal(diagnostics[0].line, line, name);
+        assert.match(diagnostics[0].hint ?? '', /rules: \[\]/);
+      }
+      fs.writeFileSync(path.join(dir, 'none.yaml'), 'rules: []\n');
+      assert.deepEqual((await compileRuleFiles([path.join(dir, 'none.yaml')])).diagnostics, []);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports an unknown key at its line with a suggestion', () => {

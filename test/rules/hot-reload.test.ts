@@ -107,6 +107,22 @@ describe('hot reload of a watched rule file', () => {
     }
   });
 
+  it('keeps the old rules when a file is emptied, as a truncated save leaves it', async () => {
+    const h = await startAdminHarness({ rules: { 'shop.yaml': OLD_RULES } });
+    try {
+      const active = h.service.pipeline.ruleSet;
+      h.writeRules('shop.yaml', '');
+      await waitUntil(() => h.logs().some((l) => l.msg === 'rule reload failed; the active rules stay'), 'the failed reload');
+      const entry = h.logs().find((l) => l.msg === 'rule reload failed; the active rules stay');
+      assert.equal(entry.diagnostics[0].code, 'ERR_DSL_FILE_EMPTY');
+      assert.equal(entry.diagnostics[0].file, `${h.dir}/rules/shop.yaml`);
+      assert.equal(h.service.pipeline.ruleSet, active);
+      assert.equal(await reloadsCounted(h, 'error'), 1);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('sees a new file in the folder of a glob pattern, and keeps the API rules and overrides', async () => {
     const h = await startAdminHarness({ rules: { 'shop.yaml': OLD_RULES } });
     try {
