@@ -47,6 +47,9 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** Methods the admin routes use, checked to tell a wrong method (405) from a wrong path (404). */
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] as const;
+
 /** Splits `host:port` (IPv6 hosts in brackets). */
 export function splitHostPort(endpoint: string): { host: string; port: number } {
   const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(endpoint);
@@ -65,6 +68,11 @@ export function createAdminServer(options: AdminServerOptions): AdminServer {
   app.setErrorHandler((err, request, reply) => answerError(err as FastifyError | Error, request, reply, logger));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0];
+    const allowed = ROUTE_METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0) {
+      return sendError(reply, new AdminError(405, 'ERR_ADMIN_METHOD_NOT_ALLOWED',
+        `${path} takes ${allowed.join(', ')}, not ${request.method}`, { headers: { allow: allowed.join(', ') } }));
+    }
     return sendError(reply, new AdminError(404, 'ERR_ADMIN_NOT_FOUND', `no endpoint ${request.method} ${path}`));
   });
 

@@ -11,7 +11,8 @@
 export const ADMIN_ERRORS = {
   ERR_ADMIN_UNAUTHORIZED:
     '401: a token is configured and the request has no `Authorization: Bearer` header, or the wrong token',
-  ERR_ADMIN_NOT_FOUND: '404: no endpoint at this method and path',
+  ERR_ADMIN_NOT_FOUND: '404: no endpoint at this path',
+  ERR_ADMIN_METHOD_NOT_ALLOWED: '405: the path exists but not with this method; the Allow header lists the methods it takes',
   ERR_ADMIN_RULE_NOT_FOUND: '404: no rule with this id in the active rule set',
   ERR_ADMIN_VIOLATION_NOT_FOUND:
     '404: no violation with this id in the store (never seen, or dropped as the oldest past violations.max_records)',

@@ -96,6 +96,16 @@ describe('rules API: reading', () => {
     assert.equal(path.status, 404);
     assert.equal(path.body.code, 'ERR_ADMIN_NOT_FOUND');
   });
+
+  it('answers 405 with Allow for a method that the path does not take', async () => {
+    const res = await h.request('PATCH', '/v1/rules/fraud-check');
+    assert.equal(res.status, 405);
+    assert.equal(res.body.code, 'ERR_ADMIN_METHOD_NOT_ALLOWED');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
+    const enable = await h.request('GET', '/v1/rules/fraud-check/enable');
+    assert.equal(enable.status, 405);
+    assert.equal(enable.headers.get('allow'), 'POST');
+  });
 });
 
 describe('rules API: changes', () => {
