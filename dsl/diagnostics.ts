@@ -4,7 +4,7 @@
  * numbers and a caret under the problem.
  */
 
-import { countCodePoints, createLineIndex } from './source-text';
+import { UNSHOWABLE, countCodePoints, createLineIndex } from './source-text';
 
 import type { DslErrorCode } from './errors';
 import type { LineIndex, Locator } from './source-text';
@@ -110,10 +110,10 @@ function formatExcerpt(index: LineIndex, d: Diagnostic): string[] {
   const lines: string[] = [];
   for (let line = first; line <= last; line++) {
     const range = index.lineRange(line);
-    // One character for one: control characters must not reach the terminal,
-    // and the caret must still line up.
+    // One character for one: unshowable characters must not reach the
+    // terminal, and the caret must still line up (tabs stay for that).
     const content = text.slice(range.start, range.end).replace(/\r$/, '')
-      .replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '\ufffd');
+      .replace(UNSHOWABLE, (c) => (c === '\t' ? c : '\ufffd'));
     lines.push(`  ${String(line).padStart(width)} | ${content}`);
     if (line < d.line) continue;
     const from = line === d.line ? start : firstNonSpace(text, range);

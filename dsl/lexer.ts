@@ -122,7 +122,7 @@ export function tokenize(text: string, dialect: Dialect): LexResult {
       continue;
     }
     if (isDigit(c) || (c === Ch.Minus && isDigit(next))) {
-      i = lexNumber(text, i, push, fail);
+      i = lexNumber(text, i, keywords, push, fail);
       continue;
     }
     if (c === Ch.Quote) {
@@ -195,7 +195,7 @@ function lexWord(
   return i;
 }
 
-function lexNumber(text: string, start: number, push: Push, fail: Fail): number {
+function lexNumber(text: string, start: number, keywords: ReadonlySet<string>, push: Push, fail: Fail): number {
   const negative = text.charCodeAt(start) === Ch.Minus;
   let i = negative ? start + 1 : start;
   while (isDigit(text.charCodeAt(i))) i++;
@@ -207,11 +207,17 @@ function lexNumber(text: string, start: number, push: Push, fail: Fail): number 
     push('number', text.slice(start, i), start, i);
     return i;
   }
-  // Letters right after digits never form valid base syntax (DSL.md 3.2),
-  // so the only reading given to them is a duration unit.
+  // Token classes are tried in order (DSL.md 3.2), so a keyword right after
+  // the digits is a token of its own: `5and y` reads `5 and y`. Other
+  // letters there never form valid base syntax, so the only reading given to
+  // them is a duration unit.
   const suffixStart = i;
   while (isIdentPart(text.charCodeAt(i))) i++;
   const suffix = text.slice(suffixStart, i);
+  if (keywords.has(suffix)) {
+    push('number', text.slice(start, suffixStart), start, suffixStart);
+    return suffixStart;
+  }
   const literal = text.slice(start, i);
   if (isDurationUnit(suffix)) {
     if (negative) {

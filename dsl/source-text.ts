@@ -127,10 +127,16 @@ export function createShiftedLocator(
 }
 
 /**
- * Echoed rule text with control characters written as `\u001b`, so that a
- * message never carries terminal escapes or breaks its line.
+ * Characters that must not reach a terminal as they are: C0 and C1 controls,
+ * line and paragraph separators, and the bidirectional formatting marks,
+ * which can make a line display in another order than it reads.
+ */
+export const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * Echoed rule text with unshowable characters written as `\u001b`, so that
+ * a message never carries terminal escapes, breaks its line or reorders it.
  */
 export function toPrintable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(UNSHOWABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

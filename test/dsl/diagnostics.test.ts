@@ -103,4 +103,16 @@ describe('echoed text', () => {
     const printed = diagnostics.map((d) => formatDiagnostic(d, text)).join('\n');
     assert.doesNotMatch(printed, /[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
+
+  it('never carries bidirectional formatting marks into messages or excerpts', () => {
+    const text = 'rules:\n  - id: x\n    condition: "when { a.where(k == \\\"\u202e\\\") and \u202e } always { b }"\n';
+    const { diagnostics } = parseRuleFile(text, 'r.yaml');
+    assert.equal(diagnostics.length, 1);
+    assert.equal(diagnostics[0].message, 'unexpected character "\\u202e" (U+202E)');
+    const printed = formatDiagnostic(diagnostics[0], text);
+    assert.doesNotMatch(printed, /[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+    const lines = printed.split('\n');
+    assert.equal(lines[2], '  3 |     condition: "when { a.where(k == \\"\ufffd\\") and \ufffd } always { b }"');
+    assert.equal(lines[3], `    | ${' '.repeat(47)}^`, 'the caret stays under the mark it replaces');
+  });
 });

@@ -53,6 +53,12 @@ describe('tokenize', () => {
     }
   });
 
+  it('ends a number where a keyword starts, as the token classes are tried in order', () => {
+    assert.deepEqual(kinds('5and 2.5or 3in'), ['number:5', 'keyword:and', 'number:2.5', 'keyword:or', 'number:3', 'keyword:in']);
+    assert.deepEqual(kinds('5and', 'legacy'), ['number:5', 'keyword:and']);
+    assert.equal(lexError('5andy').code, 'ERR_DSL_BAD_NUMBER');
+  });
+
   it('reads duration literals with every unit and an optional fraction', () => {
     const { tokens } = tokenize('5ns 5us 5ms 5s 5m 5h 1.5s 250ms', 'current');
     assert.deepEqual(tokens.filter((t) => t.kind === 'duration').map((t) => t.value),

@@ -22,6 +22,13 @@ describe('rule outcome (6.1)', () => {
     assert.equal(neverOnly.evaluate(trace(span('a'))), 'pass');
   });
 
+  it('reads a keyword right after a number as its own token: 5and is 5 and', () => {
+    assert.equal(holds('x == 5and y == 1', { x: 5, y: 1 }), true);
+    assert.equal(holds('x == 5and y == 1', { x: 5, y: 2 }), false);
+    assert.equal(holds('x == 2.5or y == 1', { x: 0, y: 1 }), true);
+    assert.equal(compile('when { count(a) == 2or b } always { c }').evaluate(trace(span('b'))), 'violation');
+  });
+
   it('lets when hold on an empty trace', () => {
     assert.equal(compile('when { not heartbeat } always { z }').evaluate(trace()), 'violation');
     assert.equal(compile('when { count(x) == 0 } always { z }').evaluate(trace()), 'violation');
