@@ -311,9 +311,9 @@ class DocumentReader {
     }
     for (const part of value.split(',')) {
       const url = part.trim();
-      if (!isRedisUrl(url)) {
-        return this.fail('ERR_CONFIG_BAD_VALUE', site,
-          `"${url}" is not a redis:// or rediss:// URL with a host (several URLs are separated by commas)`);
+      const problem = redisUrlProblem(url);
+      if (problem !== '') {
+        return this.fail('ERR_CONFIG_BAD_VALUE', site, `"${url}" ${problem} (several URLs are separated by commas)`);
       }
     }
     return value;
@@ -357,12 +357,16 @@ class DocumentReader {
   }
 }
 
-function isRedisUrl(text: string): boolean {
+/** What is wrong with a `buffer.redis.url` part; '' when nothing is. */
+function redisUrlProblem(text: string): string {
+  const notUrl = 'is not a redis:// or rediss:// URL with a host';
+  const port = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*):(\d+)(?:[/?#]|$)/i.exec(text)?.[1];
+  if (port !== undefined && Number(port) > 65535) return `has port ${port}, which is over 65535`;
   try {
     const url = new URL(text);
-    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+    return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '' ? '' : notUrl;
   } catch {
-    return false;
+    return notUrl;
   }
 }
 

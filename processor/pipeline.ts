@@ -60,6 +60,8 @@ export interface PipelineFleet {
   readonly metrics: RedisMetrics;
   /** Null while spans can be stored. */
   readonly refusal: () => FleetRefusal | null;
+  /** What a request is told when storing its spans failed. */
+  readonly storeFailure: (err: unknown) => FleetRefusal;
   readonly isConnected: () => boolean;
 }
 
@@ -288,12 +290,10 @@ export class Pipeline implements TraceIngest {
     if (refusal !== null) return Promise.reject(new IngestRefusedError(refusal.code, refusal.message, total, { retryable: true }));
     if (spans.length === 0) return STORED_NOTHING;
     return fleet.buffer.store(traceIds, spans, toRuleSetKey(this.currentSet), this.now()).catch((err: unknown) => {
-      throw new IngestRefusedError(
-        'ERR_REDIS_UNAVAILABLE',
-        `the spans could not be stored in redis: ${err instanceof Error ? err.message : String(err)}`,
-        total,
-        { retryable: true, cause: err },
-      );
+      const failure = err instanceof BetraceError && err.code === 'ERR_REDIS_UNAVAILABLE'
+        ? { code: err.code, message: err.message }
+        : fleet.storeFailure(err);
+      throw new IngestRefusedError(failure.code, failure.message, total, { retryable: true, cause: err });
     });
   }
 

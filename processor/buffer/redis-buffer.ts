@@ -19,10 +19,13 @@
  * by itself.
  */
 
+import { ReplyError } from 'ioredis';
+
 import { BetraceError } from '../errors';
 import { createSilentLogger } from '../log';
 import { encodeSpanRecord, decodeTraceHash, toResourceEntry } from './redis-codec';
 import { DUE_SHARDS, createKeyLayout } from './redis-keys';
+import { RedisMemoryLog } from './redis-memory-log';
 import {
   CLAIM_TRACE,
   FINALISE_TRACE,
@@ -102,7 +105,7 @@ export class RedisTraceBuffer {
   private indexed = 0;
   /** A key on the node that refused a store for lack of memory; null while stores are taken. */
   private fullKey: string | null = null;
-  private fullSinceMs = 0;
+  private readonly memoryLog: RedisMemoryLog;
 
   constructor(options: RedisBufferOptions) {
     this.options = options;
@@ -110,6 +113,7 @@ export class RedisTraceBuffer {
     this.keys = createKeyLayout(options.keyPrefix);
     this.metrics = options.metrics;
     this.logger = (options.logger ?? createSilentLogger()).child({ component: 'buffer/redis' });
+    this.memoryLog = new RedisMemoryLog(this.logger, options.connection.location);
     this.lifetimeMs = options.maxTraceAgeMs + this.leaseMs + KEY_GRACE_MS;
     // Keys normally outlive any claim by KEY_GRACE_MS; this only guards
     // traces claimed long after their max age (a fleet that was down).
@@ -193,7 +197,8 @@ export class RedisTraceBuffer {
       await this.run('store', calls);
     } catch (err) {
       if (refusedKey === null && !isOutOfMemory(err)) {
-        this.metrics.countRefusal('failed');
+        // A reply is Redis refusing the commands; anything else is a lost or silent connection.
+        this.metrics.countRefusal(err instanceof ReplyError ? 'failed' : 'unreachable');
         throw err;
       }
       this.metrics.countRefusal('out_of_memory');
@@ -287,16 +292,14 @@ export class RedisTraceBuffer {
       return true;
     }
     this.fullKey = null;
-    this.logger.info({ redis: this.options.connection.location, fullMs: Date.now() - this.fullSinceMs }, 'redis takes writes again');
+    this.memoryLog.writable();
     return false;
   }
 
   private markFull(key: string): void {
     if (this.fullKey !== null) return;
     this.fullKey = key;
-    this.fullSinceMs = Date.now();
-    this.logger.warn({ redis: this.options.connection.location },
-      'redis out of memory; refusing spans while evaluated traces free memory');
+    this.memoryLog.full();
   }
 
   private async claim(traceIds: readonly string[], now: number): Promise<ClaimedTrace[]> {

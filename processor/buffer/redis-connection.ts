@@ -19,6 +19,14 @@ import type { ScriptDefinition } from './redis-scripts';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 /** The scripts declare Redis 7 flags (`#!lua flags=...`), which older servers cannot read. */
 const MIN_REDIS_MAJOR = 7;
+/**
+ * Between PINGs that check that a connected Redis still answers: a Redis
+ * that hangs (stopped, or behind a network that drops packets) keeps its
+ * TCP connection open, so only an unanswered command shows it.
+ */
+export const HEARTBEAT_MS = 1000;
+/** Replies that mean the credentials in `buffer.redis.url` are wrong. */
+const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
 /** Longest wait between reconnect attempts. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 const RECONNECT_STEP_MS = 50;
@@ -33,7 +41,9 @@ export type ScriptRunner = (keys: readonly string[], args: readonly (string | nu
 export interface RedisConnectionOptions {
   readonly logger: Logger;
   readonly commandTimeoutMs?: number;
-  /** Called with true when the connection becomes ready, false when it is lost. */
+  /** Default HEARTBEAT_MS. */
+  readonly heartbeatMs?: number;
+  /** Called with true when the connection becomes ready, false when it is lost or Redis stops answering. */
   readonly onStatus?: (ready: boolean) => void;
 }
 
@@ -43,8 +53,12 @@ export interface RedisConnection {
   /** The node URLs without credentials, for logs and messages. */
   readonly location: string;
   readonly cluster: boolean;
-  /** True while commands can be sent. */
+  /** True while commands can be sent and Redis answers them. */
   isReady(): boolean;
+  /** Why commands cannot be sent (`redis unreachable`, `redis does not answer`...); '' when they can. */
+  problem(): string;
+  /** Tells the connection that a command failed; a timeout means Redis stopped answering. */
+  noteFailure(err: unknown): void;
   /** Resolves once ready, or false after `timeoutMs`. */
   waitReady(timeoutMs: number): Promise<boolean>;
   /** Registers a script on the client; the runner sends EVALSHA, and EVAL when Redis lacks it. */
@@ -70,13 +84,29 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
     : new Redis(urls[0], common);
 
   let ready = false;
+  let answering = true;
   let downSince = 0;
+  let silentSince = 0;
+  let authFailure = '';
   let scripts = 0;
   let closing = false;
+  let reported = false;
+  const usable = (): boolean => ready && answering && client.status === 'ready';
+  const report = (): void => {
+    const now = usable();
+    if (now === reported) return;
+    reported = now;
+    options.onStatus?.(now);
+  };
   const setReady = (now: boolean): void => {
     if (now === ready) return;
     ready = now;
-    options.onStatus?.(now);
+    if (now) {
+      // A fresh connection answers until a heartbeat says otherwise.
+      answering = true;
+      authFailure = '';
+    }
+    report();
     // A connection closed on purpose (shutdown) is not an outage.
     if (closing) return;
     if (now) {
@@ -87,22 +117,56 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
       logger.warn({ location }, 'redis unreachable; refusing spans until it is back');
     }
   };
+  const setAnswering = (now: boolean, err?: unknown): void => {
+    if (now === answering || closing) return;
+    answering = now;
+    report();
+    if (now) {
+      logger.info({ location, silentMs: Date.now() - silentSince }, 'redis answers again');
+    } else {
+      silentSince = Date.now();
+      logger.warn({ location, err: errorText(err) }, 'redis does not answer; refusing spans until it does');
+    }
+  };
   client.on('ready', () => setReady(true));
   client.on('close', () => setReady(false));
   client.on('end', () => setReady(false));
   // Without a listener ioredis prints every failed reconnect; the state
-  // change is logged once instead.
+  // change is logged once instead, and wrong credentials once as an error.
   client.on('error', (err: Error) => {
     if (ready && client.status !== 'ready') setReady(false);
+    if (AUTH_FAILURE.test(err.message) && err.message !== authFailure) {
+      authFailure = err.message;
+      logger.error({ location, err: err.message }, 'redis refused the credentials of buffer.redis.url; fix the user or password');
+    }
     logger.debug({ err }, 'redis error');
   });
   options.onStatus?.(false);
+
+  let probing = false;
+  const heartbeat = setInterval(() => {
+    if (probing || closing || !ready) return;
+    probing = true;
+    pingEveryNode(client).then(() => setAnswering(true), (err: unknown) => setAnswering(false, err))
+      .finally(() => {
+        probing = false;
+      });
+  }, options.heartbeatMs ?? HEARTBEAT_MS);
+  heartbeat.unref();
 
   return {
     client,
     location,
     cluster,
-    isReady: () => ready && client.status === 'ready',
+    isReady: usable,
+    problem() {
+      if (usable()) return '';
+      if (authFailure !== '') return 'redis refused the credentials';
+      return ready && !answering ? 'redis does not answer' : 'redis unreachable';
+    },
+    noteFailure(err) {
+      if (isTimeout(err)) setAnswering(false, err);
+    },
     waitReady(timeoutMs) {
       if (ready) return Promise.resolve(true);
       return new Promise((resolve) => {
@@ -125,6 +189,7 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
     },
     async close() {
       closing = true;
+      clearInterval(heartbeat);
       try {
         await withTimeout(client.quit(), 1000);
       } catch {
@@ -146,6 +211,20 @@ async function checkVersion(client: RedisClient, logger: Logger, location: strin
   } catch {
     // The check is advice only; a lost connection is logged as such.
   }
+}
+
+/** PING on every master of a cluster (any of them can hang), or on the one server. */
+async function pingEveryNode(client: RedisClient): Promise<void> {
+  if (client instanceof Cluster) await Promise.all(client.nodes('master').map((node) => node.ping()));
+  else await client.ping();
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /command timed out/i.test(err.message);
+}
+
+function errorText(err: unknown): string | undefined {
+  return err instanceof Error ? err.message : err === undefined ? undefined : String(err);
 }
 
 function reconnectDelay(attempt: number): number {

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
+import { ReplyError } from 'ioredis';
+
 import { RedisTraceBuffer } from '../buffer/redis-buffer';
 import { createRedisConnection } from '../buffer/redis-connection';
 import { createRedisMetrics } from '../buffer/redis-metrics';
@@ -42,6 +44,10 @@ export interface FleetOptions {
   readonly instanceId?: string;
   /** Default DEFAULT_CONNECT_WAIT_MS. */
   readonly connectWaitMs?: number;
+  /** Redis command timeout (default DEFAULT_COMMAND_TIMEOUT_MS of the connection). */
+  readonly commandTimeoutMs?: number;
+  /** Between PINGs that check that Redis answers (default HEARTBEAT_MS of the connection). */
+  readonly heartbeatMs?: number;
 }
 
 /** The Redis side of one fleet member. */
@@ -77,6 +83,8 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
   const metrics = createRedisMetrics(registry);
   const connection = createRedisConnection(config.redis, {
     logger,
+    commandTimeoutMs: options.commandTimeoutMs,
+    heartbeatMs: options.heartbeatMs,
     onStatus: (ready) => metrics.connected.set(ready ? 1 : 0),
   });
   const buffer = new RedisTraceBuffer({
@@ -115,7 +123,7 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
         refusal() {
           if (!connection.isReady()) {
             metrics.countRefusal('unreachable');
-            return { code: 'ERR_REDIS_UNAVAILABLE', message: `redis at ${connection.location} is unreachable; retry later` };
+            return { code: 'ERR_REDIS_UNAVAILABLE', message: unavailableMessage(connection) };
           }
           if ((catalog()?.apiVersion ?? -1) < 0) {
             metrics.countRefusal('rules_not_loaded');
@@ -127,6 +135,15 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
             return { code: 'ERR_REDIS_UNAVAILABLE', message: buffer.outOfMemoryMessage() };
           }
           return null;
+        },
+        storeFailure(err) {
+          connection.noteFailure(err);
+          // Redis's own refusals say what went wrong; a lost or silent
+          // connection is told as such, without the client library's words.
+          const message = err instanceof ReplyError
+            ? `redis at ${connection.location} refused the spans: ${(err as Error).message}; retry later`
+            : unavailableMessage(connection);
+          return { code: 'ERR_REDIS_UNAVAILABLE', message };
         },
       };
     },
@@ -144,7 +161,8 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
       log.info({ instanceId, redis: connection.location, cluster: connection.cluster, leaseMs: buffer.leaseMs }, 'joined the fleet');
     },
     readiness() {
-      const reasons = !connection.isReady() ? ['redis unreachable'] : buffer.outOfMemory ? ['redis out of memory'] : [];
+      const problem = connection.problem();
+      const reasons = problem !== '' ? [problem] : buffer.outOfMemory ? ['redis out of memory'] : [];
       return sync === null ? reasons : reasons.concat(sync.reasons());
     },
     async close() {
@@ -153,6 +171,18 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
     },
   };
 }
+
+/** What a refused request is told while Redis cannot take commands. */
+function unavailableMessage(connection: RedisConnection): string {
+  const what = UNAVAILABLE_TEXT[connection.problem()] ?? UNAVAILABLE_TEXT['redis unreachable'];
+  return `redis at ${connection.location} ${what}; retry later`;
+}
+
+const UNAVAILABLE_TEXT: Readonly<Record<string, string>> = {
+  'redis unreachable': 'is unreachable',
+  'redis does not answer': 'does not answer',
+  'redis refused the credentials': 'refused the credentials of buffer.redis.url',
+};
 
 /** The shared rules to start with (seeded from the api file when Redis holds none). */
 async function readShared(

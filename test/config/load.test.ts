@@ -220,6 +220,8 @@ describe('parseConfig', () => {
   const badValues: ReadonlyArray<[string, string, string, string]> = [
     ['buffer: { redis: { url: "http://r:6379" } }', 'ERR_CONFIG_BAD_VALUE', 'buffer.redis.url',
       '"http://r:6379" is not a redis:// or rediss:// URL with a host (several URLs are separated by commas)'],
+    ['buffer: { redis: { url: "redis://r:6379,redis://r:99999" } }', 'ERR_CONFIG_BAD_VALUE', 'buffer.redis.url',
+      '"redis://r:99999" has port 99999, which is over 65535 (several URLs are separated by commas)'],
     ['rules: { files: [a.yaml, ""] }', 'ERR_CONFIG_BAD_VALUE', 'rules.files[1]', 'must not be empty'],
     ['rules: { files: [a.yaml, 3] }', 'ERR_CONFIG_BAD_TYPE', 'rules.files[1]', 'must be a path or glob pattern, not the number 3'],
     ['exporters: { otlp: { endpoint: "t:1", headers: { "bad header": x } } }', 'ERR_CONFIG_BAD_VALUE',

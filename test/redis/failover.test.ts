@@ -14,6 +14,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
+import { captureLog } from '../helpers/log-capture';
 import { startOtlpSink } from '../helpers/otlp-sink';
 import { skipUnless } from '../helpers/requirements';
 import { callUnary, createRawClient } from '../receiver/raw-grpc';
@@ -296,5 +297,82 @@ describe('an instance started while redis is down', { skip: SKIP }, () => {
     await waitUntil('ready', async () => (await fetch(`${member!.adminUrl}/readyz`)).status === 200);
     assert.equal((await member.send(request)).error, null);
     await waitUntil('the trace evaluated', () => receivedVerdicts(sink.requests).some((v) => v.traceId === trace.traceId));
+  });
+});
+
+describe('a redis that hangs', { skip: SKIP }, () => {
+  let redis: RedisProcess;
+  let sink: OtlpSink;
+  let member: FleetMember;
+
+  before(async () => {
+    redis = await startRedis();
+    sink = await startOtlpSink({ protocol: 'grpc' });
+    member = await startMember(redis.url, 'hang:', sink, {
+      rules: { 'steps.yaml': EVERY_SPAN_RULE },
+      fleet: { commandTimeoutMs: 300, heartbeatMs: 100 },
+    });
+  });
+  after(async () => {
+    redis?.resume();
+    await member?.stop();
+    await sink?.close();
+    await redis?.close();
+  });
+
+  it('turns not ready and refuses spans at once while it does not answer, then recovers', async () => {
+    const [trace] = createStepTraces(1, 1);
+    const request = toRounds([trace], 1)[0][0].request;
+    redis.pause();
+    await waitUntil('not ready', async () => (await fetch(`${member.adminUrl}/readyz`)).status === 503, 5000);
+    const ready = await fetch(`${member.adminUrl}/readyz`);
+    assert.deepEqual(((await ready.json()) as { reasons: string[] }).reasons.filter((r) => r.startsWith('redis')), ['redis does not answer']);
+    const sentAt = Date.now();
+    const refused = await member.send(request);
+    assert.equal(refused.error?.code, 14);
+    assert.match(refused.error?.details ?? '', /^redis at redis:\/\/127\.0\.0\.1:\d+ does not answer; retry later$/);
+    assert.ok(Date.now() - sentAt < 300, 'refused without waiting for a command timeout');
+    assert.equal(await sumMetric([member], 'betrace_redis_connected'), 0);
+
+    redis.resume();
+    await waitUntil('ready again', async () => (await fetch(`${member.adminUrl}/readyz`)).status === 200, 5000);
+    assert.equal((await member.send(request)).error, null);
+    await waitUntil('the trace evaluated', () => receivedVerdicts(sink.requests).some((v) => v.traceId === trace.traceId));
+  });
+});
+
+describe('wrong redis credentials', { skip: SKIP }, () => {
+  let redis: RedisProcess;
+  let sink: OtlpSink;
+  let member: FleetMember | undefined;
+  const log = captureLog();
+
+  before(async () => {
+    redis = await startRedis({ password: 'right-password' });
+    sink = await startOtlpSink({ protocol: 'grpc' });
+  });
+  after(async () => {
+    await member?.stop();
+    await sink?.close();
+    await redis?.close();
+  });
+
+  it('are logged once as an error and named on /readyz and in refusals', async () => {
+    member = await startMember(`redis://:wrong-password@127.0.0.1:${redis.port}`, 'auth:', sink, {
+      rules: { 'steps.yaml': EVERY_SPAN_RULE },
+      fleet: { connectWaitMs: 50 },
+      logger: log.logger,
+    });
+    await waitUntil('the error logged', () => log.lines.some((l) => l.level === 50 && /refused the credentials/.test(l.msg)), 5000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(log.lines.filter((l) => /refused the credentials/.test(l.msg)).length, 1, 'logged once, not per reconnect');
+    assert.doesNotMatch(JSON.stringify(log.lines), /wrong-password/, 'the password is never logged');
+    const ready = await fetch(`${member.adminUrl}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.ok(((await ready.json()) as { reasons: string[] }).reasons.includes('redis refused the credentials'));
+    const [trace] = createStepTraces(1, 1);
+    const refused = await member.send(toRounds([trace], 1)[0][0].request);
+    assert.equal(refused.error?.code, 14);
+    assert.match(refused.error?.details ?? '', /refused the credentials of buffer\.redis\.url/);
   });
 });

@@ -35,6 +35,8 @@ export interface RedisProcessOptions {
   readonly port?: number;
   /** `maxmemory` (as redis-server takes it, `3mb`), with `maxmemory-policy noeviction`. */
   readonly maxMemory?: string;
+  /** `requirepass`: clients must authenticate with this password. */
+  readonly password?: string;
 }
 
 /** One redis-server. */
@@ -47,6 +49,10 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port and folder. */
   restart(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing is answered. */
+  pause(): void;
+  /** Lets a paused server run on (SIGCONT). */
+  resume(): void;
   /** A plain client for the test's own checks (closed by close()). */
   client(): Redis;
   /** Stops it for good and removes its folder. */
@@ -110,6 +116,7 @@ function createHandle(port: number, dir: string, options: RedisProcessOptions, f
     child = null;
     if (c === null || c.exitCode !== null) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGCONT');
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
     await exited;
@@ -124,8 +131,16 @@ function createHandle(port: number, dir: string, options: RedisProcessOptions, f
       await stop();
       child = await spawnServer(port, dir, options);
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     client() {
-      const c = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+      const c = new Redis({
+        host: '127.0.0.1', port, password: options.password, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => 100,
+      });
       c.on('error', () => undefined);
       clients.push(c);
       return c;
@@ -144,6 +159,7 @@ function spawnServer(port: number, dir: string, options: RedisProcessOptions): P
     '--appendonly', options.appendOnly === true ? 'yes' : 'no', '--appendfsync', 'always',
   ];
   if (options.maxMemory !== undefined) args.push('--maxmemory', options.maxMemory, '--maxmemory-policy', 'noeviction');
+  if (options.password !== undefined) args.push('--requirepass', options.password);
   if (options.cluster === true) {
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
   }
