@@ -281,6 +281,10 @@ class Parser {
     const op = this.next();
     let right: ValueNode;
     if (this.dialect === 'legacy') {
+      // DSL.md 9: the other side is a number or trace.count(name), never a bare count(name).
+      if (this.isKeyword(this.peek(), 'count')) {
+        this.fail(this.peek(), 'a number or trace.count(...)', 'the older form writes the other count as trace.count(name)');
+      }
       right = this.isKeyword(this.peek(), 'trace') ? this.parseLegacyCount(this.next()) : this.parseValue();
     } else {
       right = this.isKeyword(this.peek(), 'count') ? this.parseCountRef(this.next()) : this.parseValue();

@@ -37,6 +37,10 @@ describe('legacy dialect', () => {
     const mismatch = legacy('trace.count(req) != trace.count(resp)');
     assert.equal(mismatch(span('req'), span('req'), span('resp')), 'violation');
     assert.equal(mismatch(span('req'), span('resp')), 'pass');
+    const bare = reject('trace.count(req) == count(resp)', 'legacy')[0];
+    assert.equal(bare.code, 'ERR_DSL_UNEXPECTED_TOKEN');
+    assert.equal(bare.column, 21);
+    assert.match(bare.hint ?? '', /trace\.count\(name\)/);
   });
 
   it('binds not tighter than and, and and tighter than or, with parentheses for grouping', () => {
