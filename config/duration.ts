@@ -66,9 +66,7 @@ export function parseDuration(text: string): number {
 
   // Checked on the text, not on totalNs, so that 0.1ns is not taken for 0.
   if (nonZero && totalNs < NS_PER_MS) {
-    throw badDuration(
-      `duration ${quoted} is below 1ms, the smallest non-zero duration (write "0s" for none)`,
-    );
+    throw new DurationBelowMinimumError(`duration ${quoted} is below 1ms, the smallest non-zero duration`);
   }
   return Number(totalNs / NS_PER_MS) + Number(totalNs % NS_PER_MS) / 1e6;
 }
@@ -82,6 +80,13 @@ function toNanoseconds(num: string, nsPerUnit: bigint): bigint {
     ns += (BigInt(fracPart) * nsPerUnit) / scale;
   }
   return ns;
+}
+
+/** A duration above zero but under 1 ms; a key that takes zero can suggest it. */
+export class DurationBelowMinimumError extends BetraceError {
+  constructor(message: string) {
+    super('ERR_CONFIG_BAD_DURATION', message);
+  }
 }
 
 function badDuration(message: string): BetraceError {

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 
-import { parseDuration } from './duration';
+import { DurationBelowMinimumError, parseDuration } from './duration';
 import { parseEndpoint } from './endpoint';
 import { MAX_DURATION_MS, CONFIG_SCHEMA } from './schema';
 import { suggestClosest } from './suggest';
@@ -46,6 +46,8 @@ const MIB = 1024 * 1024;
 const INVALID = Symbol('invalid');
 // An HTTP header name (RFC 9110 token); gRPC metadata keys are a subset once lower-cased.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Characters a header value cannot carry (RFC 9110 field values: no controls but tab). */
+const HEADER_VALUE_FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 type Target = Record<string, unknown>;
 
@@ -206,7 +208,9 @@ class DocumentReader {
     try {
       ms = parseDuration(text);
     } catch (err) {
-      return this.fail('ERR_CONFIG_BAD_DURATION', site, (err as Error).message);
+      // Only keys that take zero can be told to write it.
+      const tooShort = allowZero && err instanceof DurationBelowMinimumError;
+      return this.fail('ERR_CONFIG_BAD_DURATION', site, `${(err as Error).message}${tooShort ? ' (write "0s" for none)' : ''}`);
     }
     if (ms === 0 && !allowZero) {
       return this.fail('ERR_CONFIG_OUT_OF_RANGE', site, `must be more than 0, not "${text}"`);
@@ -296,6 +300,12 @@ class DocumentReader {
         const valueSite = { at: keySite.at, where: this.positionOf(valueNode) ?? keyPos };
         this.report('ERR_CONFIG_BAD_TYPE', valueSite,
           `must be a string, not ${describe(valueNode)}${quoteHint(value)}`);
+      } else if (HEADER_VALUE_FORBIDDEN.test(value)) {
+        ok = false;
+        const valueSite = { at: keySite.at, where: this.positionOf(valueNode) ?? keyPos };
+        const bad = value.charCodeAt(value.search(HEADER_VALUE_FORBIDDEN));
+        this.report('ERR_CONFIG_BAD_VALUE', valueSite,
+          `header "${name}" holds the control character U+${bad.toString(16).toUpperCase().padStart(4, '0')}, which no HTTP or gRPC header may carry`);
       } else {
         headers[name] = value;
       }

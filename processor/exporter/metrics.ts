@@ -70,9 +70,11 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
       help: 'Spans the downstream accepted (partial-success rejections excluded).',
       registers,
     }),
-    failedRequests: buildChildren(FAILURE_REASONS, (reason) =>
-      failedRequests.labels(reason),
-    ),
+    // Every series exists from the start, so rate() and increase() see the first failure.
+    failedRequests: buildChildren(FAILURE_REASONS, (reason) => {
+      failedRequests.inc({ reason }, 0);
+      return failedRequests.labels(reason);
+    }),
     failedSpans: new Counter({
       name: 'betrace_exporter_failed_spans_total',
       help: 'Spans not stored downstream: in given-up requests or rejected through partial success.',
@@ -108,8 +110,10 @@ export function createExporterMetrics(registry: Registry): ExporterMetrics {
       help: 'Requests the queue holds at most (exporters.otlp.queue.max_requests; 0 when disabled).',
       registers,
     }),
-    sendDuration: buildChildren(['ok', 'retryable', 'permanent'] as const, (outcome) =>
-      sendDuration.labels(outcome)),
+    sendDuration: buildChildren(['ok', 'retryable', 'permanent'] as const, (outcome) => {
+      sendDuration.zero({ outcome });
+      return sendDuration.labels(outcome);
+    }),
   };
 }
 

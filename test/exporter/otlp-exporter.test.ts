@@ -613,3 +613,21 @@ describe('createOtlpExporter', () => {
     );
   });
 });
+
+describe('otlp exporter metrics before any failure', () => {
+  it('expose every failure reason and attempt outcome at zero', async () => {
+    const registry = makeRegistry();
+    const exporter = createOtlpExporter(makeConfig('127.0.0.1:9', 'grpc'), { logger: captureLogs().logger, registry });
+    try {
+      const text = await registry.metrics();
+      for (const reason of ['rejected', 'retries_exhausted', 'deadline', 'shutdown']) {
+        assert.match(text, new RegExp(`^betrace_exporter_failed_requests_total\\{reason="${reason}"\\} 0$`, 'm'));
+      }
+      for (const outcome of ['ok', 'retryable', 'permanent']) {
+        assert.match(text, new RegExp(`^betrace_exporter_send_duration_seconds_count\\{outcome="${outcome}"\\} 0$`, 'm'));
+      }
+    } finally {
+      await exporter.shutdown(Date.now() + 100);
+    }
+  });
+});
