@@ -211,7 +211,7 @@ export class Pipeline implements TraceIngest {
     this.updateProjection();
   }
 
-  async ingest(request: Uint8Array, _transport: Transport): Promise<IngestResult> {
+  async ingest(request: Uint8Array, _transport: Transport, deadlineMs?: number): Promise<IngestResult> {
     if (this.stopping) {
       throw new IngestRefusedError('ERR_RECEIVER_SHUTTING_DOWN', 'the processor is shutting down', 0, {
         retryable: true,
@@ -224,9 +224,9 @@ export class Pipeline implements TraceIngest {
       // Shared buffer: nothing is forwarded or acknowledged that Redis has not stored.
       if (batch.forward !== null && exporter?.queueEnabled === true && exporter.isFull()) throw queueFull(batch.total);
       this.countAdded(await this.storeShared(batch.traceIds, batch.spans, batch.total));
-      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total);
+      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total, deadlineMs);
     } else {
-      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total);
+      if (batch.forward !== null && exporter !== null) await this.forward(batch.forward, accepted, batch.total, deadlineMs);
       if (batch.spans.length > 0) this.countAdded(this.buffer.add(batch.traceIds, batch.spans, this.currentSet));
     }
     return { total: batch.total, rejected: batch.rejected, message: batch.rejectMessage };
@@ -275,10 +275,10 @@ export class Pipeline implements TraceIngest {
   }
 
   /** Forwards a request: queued, or with the queue disabled sent and accepted downstream. */
-  private async forward(request: Uint8Array, spans: number, total: number): Promise<void> {
+  private async forward(request: Uint8Array, spans: number, total: number, deadlineMs?: number): Promise<void> {
     const exporter = this.options.exporter!;
     if (!exporter.queueEnabled) {
-      await this.forwardNow(request, spans, total);
+      await this.forwardNow(request, spans, total, deadlineMs);
       return;
     }
     if (!exporter.offer(request, spans)) throw queueFull(total);
@@ -334,9 +334,10 @@ export class Pipeline implements TraceIngest {
     if (this.keptSets.size > MAX_KEPT_RULE_SETS) this.keptSets.delete(this.keptSets.keys().next().value!);
   }
 
-  private async forwardNow(request: Uint8Array, spans: number, total: number): Promise<void> {
+  private async forwardNow(request: Uint8Array, spans: number, total: number, deadlineMs?: number): Promise<void> {
     try {
-      await this.options.exporter!.send(request, spans);
+      // Past the sender's deadline it retries anyway, and a late success would duplicate its data.
+      await this.options.exporter!.send(request, spans, { deadlineMs });
     } catch (err) {
       const retryable = !(err instanceof BetraceError) || err.retryable;
       const reason = err instanceof Error ? err.message : String(err);

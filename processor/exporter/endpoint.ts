@@ -8,7 +8,7 @@ const DEFAULT_HTTP_PATH = '/v1/traces';
 
 /** A gRPC target and whether to dial it with TLS. */
 export interface GrpcTarget {
-  /** `host:port` (or any target grpc-js resolves, such as `dns:///host:port`). */
+  /** `host:port` as grpc-js takes it (the config turns `http://` and `https://` endpoints into this). */
   readonly target: string;
   readonly useTls: boolean;
 }

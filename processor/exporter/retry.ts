@@ -72,8 +72,9 @@ export function computeBackoffMs(
 
 /**
  * Attempts `prepared` until the downstream accepts it, a failure is
- * permanent, the retry budget (retry.max_elapsed_time, 0 = none) or the
- * deadline runs out, or `signal` aborts. Never rejects.
+ * permanent, the retry budget (retry.max_elapsed_time; 0 would mean
+ * unbounded, which the config does not allow) or the deadline runs out, or
+ * `signal` aborts. Never rejects.
  */
 export async function sendWithRetry(
   prepared: PreparedRequest,

@@ -33,7 +33,12 @@ export interface IngestResult {
  * Retry-After. Any other rejection is answered INTERNAL / 500.
  */
 export interface TraceIngest {
-  ingest(request: Uint8Array, transport: Transport): Promise<IngestResult>;
+  /**
+   * `deadlineMs` (epoch ms) is when the sender stops waiting, a gRPC call's
+   * deadline; work that only serves the answer (forwarding with the queue
+   * disabled) gives up then instead of finishing for nobody.
+   */
+  ingest(request: Uint8Array, transport: Transport, deadlineMs?: number): Promise<IngestResult>;
 }
 
 /** Options of an IngestRefusedError. */

@@ -107,9 +107,9 @@ function createExportHandler(
   metrics: ReceiverMetrics,
   logErrorOnce: LogErrorOnce,
 ): grpc.handleUnaryCall<Buffer, Uint8Array> {
-  const answer = async (request: Buffer): Promise<Answer> => {
+  const answer = async (request: Buffer, deadlineMs: number | undefined): Promise<Answer> => {
     try {
-      const result = await ingest.ingest(request, 'grpc');
+      const result = await ingest.ingest(request, 'grpc', deadlineMs);
       const response = encodeExportResponse(result.rejected, result.message);
       metrics.recordAccepted('grpc', result);
       return { error: null, response };
@@ -124,12 +124,18 @@ function createExportHandler(
   };
   return (call, callback) => {
     const startedAt = performance.now();
-    void answer(call.request).then(({ error, response }) => {
+    void answer(call.request, toDeadlineMs(call.getDeadline())).then(({ error, response }) => {
       metrics.observeDurationSeconds('grpc', (performance.now() - startedAt) / 1000);
       if (error !== null) callback(error);
       else callback(null, response);
     });
   };
+}
+
+/** A call's deadline in epoch ms; undefined when the sender set none. */
+function toDeadlineMs(deadline: grpc.Deadline): number | undefined {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 function toServiceError(refusal: Refusal): grpc.ServerErrorResponse {

@@ -126,3 +126,41 @@ describe('eviction under max_traces', () => {
     assert.match(text, /betrace_traces_buffered 2\n/);
   });
 });
+
+describe('with the queue disabled and a sender deadline', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      rules: { 'r.yaml': RULES },
+      exporterConfig: [
+        'queue: { enabled: false }',
+        'retry: { initial_interval: 20ms, max_interval: 50ms, max_elapsed_time: 10s }',
+      ].join('\n'),
+    });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('stops retrying the forward at the sender\'s deadline and answers in time, so a late success cannot duplicate it', async () => {
+    const traceId = hexId(16);
+    h.sink!.failNext(1000, { grpcCode: 14 });
+    const client = createRawClient(h.grpcEndpoint);
+    let outcome;
+    try {
+      outcome = await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name: 'a.step' }] }]), undefined, 300);
+    } finally {
+      client.close();
+    }
+    assert.equal(outcome.error?.code, 14, 'UNAVAILABLE, answered before the sender gave up');
+    assert.match(outcome.error?.details ?? '', /deadline/);
+    await new Promise((r) => setTimeout(r, 100));
+    const attempts = h.sink!.attempts;
+    h.sink!.reset();
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(h.sink!.attempts, 0, `no attempt after the deadline (${attempts} before it)`);
+    assert.equal(receivedSpans(h.sink!.requests).filter((s) => s.span.traceId === traceId).length, 0);
+    const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
+    assert.match(text, /^betrace_exporter_failed_requests_total\{reason="deadline"\} 1$/m);
+  });
+});

@@ -21,6 +21,7 @@ export function callUnary(
   client: grpc.Client,
   request: Uint8Array,
   path: string = TRACE_EXPORT_PATH,
+  timeoutMs = 10_000,
 ): Promise<UnaryOutcome> {
   return new Promise((resolve) => {
     client.makeUnaryRequest<Buffer, Buffer>(
@@ -29,7 +30,7 @@ export function callUnary(
       (bytes) => bytes,
       Buffer.from(request),
       new grpc.Metadata(),
-      { deadline: Date.now() + 10_000 },
+      { deadline: Date.now() + timeoutMs },
       (error, response) => resolve({ error: error ?? null, response: response ?? null }),
     );
   });
