@@ -6,6 +6,8 @@
  * (PRODUCT.md section 9).
  */
 
+import { randomBytes } from 'node:crypto';
+
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
 import { attachAdminApi } from './admin/admin-api';
@@ -20,6 +22,7 @@ import { Pipeline } from './pipeline';
 import { createPipelineMetrics } from './pipeline-metrics';
 import { createReceiverMetrics } from './receiver/metrics';
 import { createGrpcReceiver } from './receiver/otlp-grpc';
+import { LOOP_GUARD_HEADER } from './receiver/loop-guard';
 import { createHttpReceiver } from './receiver/otlp-http';
 import { loadRuleSet } from './rules/rule-loader';
 import { createKeyProviderFromConfig } from './signing/key-provider-from-config';
@@ -99,9 +102,14 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
   for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total']) {
     registry.removeSingleMetric(`betrace_nodejs_${name}`);
   }
+  // Sent with every export; a receiver that gets it back knows the endpoint loops (loop-guard.ts).
+  const processorId = randomBytes(8).toString('hex');
   const exporter = config.exporters.otlp.endpoint === ''
     ? null
-    : createOtlpExporter(config.exporters.otlp, { logger, registry });
+    : createOtlpExporter(
+      { ...config.exporters.otlp, headers: { ...config.exporters.otlp.headers, [LOOP_GUARD_HEADER]: processorId } },
+      { logger, registry },
+    );
 
   const keyProvider = createKeyProviderFromConfig(config.signing, logger);
   const signer = keyProvider === null ? undefined : createSpanSigner(keyProvider);
@@ -121,10 +129,10 @@ async function startComponents(config: Config, deps: ServiceDeps, registry: Regi
   const receiverMetrics = createReceiverMetrics(registry);
   const receivers: Receiver[] = [];
   if (config.receivers.grpc !== null) {
-    receivers.push(createGrpcReceiver(config.receivers.grpc, pipeline, { logger, metrics: receiverMetrics }));
+    receivers.push(createGrpcReceiver(config.receivers.grpc, pipeline, { logger, metrics: receiverMetrics, processorId }));
   }
   if (config.receivers.http !== null) {
-    receivers.push(createHttpReceiver(config.receivers.http, pipeline, { logger, metrics: receiverMetrics }));
+    receivers.push(createHttpReceiver(config.receivers.http, pipeline, { logger, metrics: receiverMetrics, processorId }));
   }
   let listening = false;
   const readiness = (): string[] => {

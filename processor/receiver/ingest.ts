@@ -82,4 +82,6 @@ export interface Receiver {
 export interface ReceiverDeps {
   readonly logger: Logger;
   readonly metrics: ReceiverMetrics;
+  /** This processor's id as its exporter sends it (loop-guard.ts); none: no check. */
+  readonly processorId?: string;
 }

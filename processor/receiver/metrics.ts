@@ -19,6 +19,7 @@ export type RequestRefusalReason =
   | 'bad_gzip'
   | 'unsupported_media_type'
   | 'unsupported_encoding'
+  | 'export_loop'
   | 'queue_full'
   | 'unavailable'
   | 'shutting_down'
@@ -33,6 +34,7 @@ const REQUEST_REASONS: readonly RequestRefusalReason[] = [
   'bad_gzip',
   'unsupported_media_type',
   'unsupported_encoding',
+  'export_loop',
   'queue_full',
   'unavailable',
   'shutting_down',

@@ -21,6 +21,7 @@ import { encodeExportResponse } from '../../proto/export-response';
 import { BetraceError } from '../errors';
 import { fromListenAddress, toListenAddress } from './endpoint';
 import { createLogErrorOnce, toErrorKind } from './log-once';
+import { LOOP_GUARD_HEADER, refuseOwnExport } from './loop-guard';
 import { toRefusal } from './refusal';
 import { encodeRpcStatus } from './rpc-status';
 import { loadReceiverTls } from './tls';
@@ -65,7 +66,7 @@ export function createGrpcReceiver(
   let endpoint = config.endpoint;
   let stopped: Promise<void> | null = null;
 
-  const onExport = createExportHandler(ingest, deps.metrics, logErrorOnce);
+  const onExport = createExportHandler(ingest, deps.metrics, logErrorOnce, deps.processorId);
   const onTransportRefusal = (status: StatusLike): void => {
     const reason = toTransportRefusalReason(status);
     if (reason !== null) deps.metrics.recordRefused('grpc', reason, null);
@@ -106,9 +107,11 @@ function createExportHandler(
   ingest: TraceIngest,
   metrics: ReceiverMetrics,
   logErrorOnce: LogErrorOnce,
+  processorId: string | undefined,
 ): grpc.handleUnaryCall<Buffer, Uint8Array> {
-  const answer = async (request: Buffer, deadlineMs: number | undefined): Promise<Answer> => {
+  const answer = async (request: Buffer, deadlineMs: number | undefined, exportedBy: unknown): Promise<Answer> => {
     try {
+      refuseOwnExport(exportedBy, processorId);
       const result = await ingest.ingest(request, 'grpc', deadlineMs);
       const response = encodeExportResponse(result.rejected, result.message);
       metrics.recordAccepted('grpc', result);
@@ -116,7 +119,7 @@ function createExportHandler(
     } catch (err) {
       const refusal = toRefusal(err);
       metrics.recordRefused('grpc', refusal.reason, refusal.spans);
-      if (refusal.reason === 'internal') {
+      if (refusal.reason === 'internal' || refusal.reason === 'export_loop') {
         logErrorOnce(toErrorKind(err), err, { transport: 'grpc' });
       }
       return { error: toServiceError(refusal), response: null };
@@ -124,7 +127,8 @@ function createExportHandler(
   };
   return (call, callback) => {
     const startedAt = performance.now();
-    void answer(call.request, toDeadlineMs(call.getDeadline())).then(({ error, response }) => {
+    const exportedBy = call.metadata.get(LOOP_GUARD_HEADER)[0];
+    void answer(call.request, toDeadlineMs(call.getDeadline()), exportedBy).then(({ error, response }) => {
       metrics.observeDurationSeconds('grpc', (performance.now() - startedAt) / 1000);
       if (error !== null) callback(error);
       else callback(null, response);

@@ -20,6 +20,7 @@ import { BetraceError } from '../errors';
 import { fromListenAddress, toListenAddress } from './endpoint';
 import { readRequestBody } from './http-body';
 import { createLogErrorOnce, toErrorKind } from './log-once';
+import { LOOP_GUARD_HEADER, refuseOwnExport } from './loop-guard';
 import { RPC_CODE, toRefusal, toRetryAfterSeconds } from './refusal';
 import { encodeRpcStatus, toRpcStatusJson } from './rpc-status';
 import { loadReceiverTls } from './tls';
@@ -46,6 +47,7 @@ interface HttpContext {
   readonly metrics: ReceiverMetrics;
   readonly logErrorOnce: LogErrorOnce;
   readonly isClosing: () => boolean;
+  readonly processorId: string | undefined;
 }
 
 /** Creates the HTTP receiver; nothing listens until `start()`. */
@@ -65,6 +67,7 @@ export function createHttpReceiver(
     metrics: deps.metrics,
     logErrorOnce: createLogErrorOnce(log),
     isClosing: () => closing,
+    processorId: deps.processorId,
   };
 
   return {
@@ -163,6 +166,7 @@ async function readTraceRequest(
       retryable: true,
     });
   }
+  refuseOwnExport(req.headers[LOOP_GUARD_HEADER], context.processorId);
   const mediaType = toMediaType(req.headers['content-type']);
   if (mediaType !== PROTOBUF_TYPE && mediaType !== JSON_TYPE) {
     throw new BetraceError(
@@ -199,7 +203,7 @@ function refuse(
   }
   const refusal = toRefusal(err);
   context.metrics.recordRefused('http', refusal.reason, refusal.spans);
-  if (refusal.reason === 'internal') {
+  if (refusal.reason === 'internal' || refusal.reason === 'export_loop') {
     context.logErrorOnce(toErrorKind(err), err, { transport: 'http' });
   }
   // A body that was never asked for may or may not follow; only a new

@@ -59,6 +59,8 @@ export function toRefusal(err: unknown): Refusal {
       const code = RPC_CODE.INVALID_ARGUMENT;
       return refusal('unsupported_media_type', code, 415, err.message, spans, 0);
     }
+    case 'ERR_RECEIVER_EXPORT_LOOP':
+      return refusal('export_loop', RPC_CODE.INVALID_ARGUMENT, 400, err.message, spans, 0);
     case 'ERR_RECEIVER_UNSUPPORTED_ENCODING':
       return refusal('unsupported_encoding', RPC_CODE.INVALID_ARGUMENT, 400, err.message, spans, 0);
     // These two are pushback by definition, whatever `retryable` says.
