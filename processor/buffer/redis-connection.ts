@@ -47,6 +47,9 @@ export interface RedisConnectionOptions {
   readonly onStatus?: (ready: boolean) => void;
 }
 
+/** Why commands cannot be sent; also the reason `/readyz` gives. */
+export type RedisProblem = 'redis unreachable' | 'redis does not answer' | 'redis refused the credentials';
+
 /** A live connection (or one trying to become live). */
 export interface RedisConnection {
   readonly client: RedisClient;
@@ -55,8 +58,8 @@ export interface RedisConnection {
   readonly cluster: boolean;
   /** True while commands can be sent and Redis answers them. */
   isReady(): boolean;
-  /** Why commands cannot be sent (`redis unreachable`, `redis does not answer`...); '' when they can. */
-  problem(): string;
+  /** Why commands cannot be sent; '' when they can. */
+  problem(): RedisProblem | '';
   /** Tells the connection that a command failed; a timeout means Redis stopped answering. */
   noteFailure(err: unknown): void;
   /** Resolves once ready, or false after `timeoutMs`. */

@@ -23,7 +23,7 @@ import { RedisRuleStore } from './redis-rule-store';
 import type { Registry } from 'prom-client';
 
 import type { BufferConfig, RulesConfig } from '../../config/types';
-import type { RedisConnection } from '../buffer/redis-connection';
+import type { RedisConnection, RedisProblem } from '../buffer/redis-connection';
 import type { RedisMetrics } from '../buffer/redis-metrics';
 import type { Logger } from '../log';
 import type { PipelineFleet } from '../pipeline';
@@ -174,11 +174,11 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
 
 /** What a refused request is told while Redis cannot take commands. */
 function unavailableMessage(connection: RedisConnection): string {
-  const what = UNAVAILABLE_TEXT[connection.problem()] ?? UNAVAILABLE_TEXT['redis unreachable'];
+  const what = UNAVAILABLE_TEXT[connection.problem() || 'redis unreachable'];
   return `redis at ${connection.location} ${what}; retry later`;
 }
 
-const UNAVAILABLE_TEXT: Readonly<Record<string, string>> = {
+const UNAVAILABLE_TEXT: Readonly<Record<RedisProblem, string>> = {
   'redis unreachable': 'is unreachable',
   'redis does not answer': 'does not answer',
   'redis refused the credentials': 'refused the credentials of buffer.redis.url',
