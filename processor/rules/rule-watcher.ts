@@ -1,8 +1,9 @@
 /**
  * Watches the rule files (`rules.watch`), or another file the processor
  * reloads (the signing key ring), and reports changes, debounced, so that an
- * editor's save (often a write, a rename and a chmod) is one reload. Folders are watched rather than files: a file replaced by rename
- * keeps being seen, and a glob pattern's folder shows new files too.
+ * editor's save (often a write, a rename and a chmod) is one reload.
+ * Folders are watched rather than files: a file replaced by rename keeps
+ * being seen, and a glob pattern's folder shows new files too.
  */
 
 import fs from 'node:fs';
