@@ -336,8 +336,11 @@ export class Pipeline implements TraceIngest {
 
   private async forwardNow(request: Uint8Array, spans: number, total: number, deadlineMs?: number): Promise<void> {
     try {
-      // Past the sender's deadline it retries anyway, and a late success would duplicate its data.
-      await this.options.exporter!.send(request, spans, { deadlineMs });
+      // Past the sender's deadline it retries anyway, and a late success
+      // would duplicate its data; giving up a little earlier lets the answer
+      // (and its reason) reach the sender before it stops listening.
+      const giveUpAt = deadlineMs === undefined ? undefined : deadlineMs - answerMargin(deadlineMs - Date.now());
+      await this.options.exporter!.send(request, spans, { deadlineMs: giveUpAt });
     } catch (err) {
       const retryable = !(err instanceof BetraceError) || err.retryable;
       const reason = err instanceof Error ? err.message : String(err);
@@ -444,6 +447,11 @@ export class Pipeline implements TraceIngest {
       ? this.currentSet.projection
       : mergeProjections([...sets].map((s) => s.projection));
   }
+}
+
+/** Time kept back from a sender's deadline for the answer's way back: a tenth of it, at most 200 ms. */
+function answerMargin(remainingMs: number): number {
+  return Math.min(200, Math.max(0, remainingMs / 10));
 }
 
 function queueFull(spans: number): IngestRefusedError {

@@ -7,7 +7,7 @@
  * Commands issued in the same tick go out as one pipeline per node.
  */
 
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, ReplyError } from 'ioredis';
 
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 
@@ -25,6 +25,12 @@ const MIN_REDIS_MAJOR = 7;
  * TCP connection open, so only an unanswered command shows it.
  */
 export const HEARTBEAT_MS = 1000;
+/**
+ * Unanswered heartbeats in a row after which the connection is dropped and
+ * made again: a connection that a middlebox stopped forwarding stays open
+ * for many minutes, while a new one may work at once.
+ */
+const SILENT_BEATS_BEFORE_RECONNECT = 3;
 /** Replies that mean the credentials in `buffer.redis.url` are wrong. */
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|invalid username-password/i;
 /** Longest wait between reconnect attempts. */
@@ -94,6 +100,7 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
   let scripts = 0;
   let closing = false;
   let reported = false;
+  let silentBeats = 0;
   const usable = (): boolean => ready && answering && client.status === 'ready';
   const report = (): void => {
     const now = usable();
@@ -107,6 +114,7 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
     if (now) {
       // A fresh connection answers until a heartbeat says otherwise.
       answering = true;
+      silentBeats = 0;
       authFailure = '';
     }
     report();
@@ -147,10 +155,27 @@ export function createRedisConnection(config: RedisBufferConfig, options: RedisC
   options.onStatus?.(false);
 
   let probing = false;
+  const onBeat = (err?: unknown): void => {
+    // Any reply, even a refusal (an ACL without PING), shows that Redis answers.
+    if (err === undefined || err instanceof ReplyError) {
+      silentBeats = 0;
+      setAnswering(true);
+      return;
+    }
+    setAnswering(false, err);
+    silentBeats++;
+    // A cluster's node map changes on failover only when ioredis is told to
+    // look again; a hung master would otherwise be pinged for ever.
+    if (client instanceof Cluster) client.refreshSlotsCache();
+    if (silentBeats % SILENT_BEATS_BEFORE_RECONNECT === 0 && !closing) {
+      logger.warn({ location, silentBeats }, 'redis still does not answer; connecting again');
+      client.disconnect(true);
+    }
+  };
   const heartbeat = setInterval(() => {
     if (probing || closing || !ready) return;
     probing = true;
-    pingEveryNode(client).then(() => setAnswering(true), (err: unknown) => setAnswering(false, err))
+    pingEveryNode(client).then(() => onBeat(), onBeat)
       .finally(() => {
         probing = false;
       });

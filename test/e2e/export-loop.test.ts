@@ -6,7 +6,6 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,36 +14,12 @@ import { parseConfig } from '../../config/load';
 import { startService } from '../../processor/service';
 import { captureLog } from '../helpers/log-capture';
 import { buildRequest, hexId } from '../helpers/otlp-build';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 import { callUnary, createRawClient } from '../receiver/raw-grpc';
 
 import type { Service } from '../../processor/service';
 import type { CapturedLog } from '../helpers/log-capture';
-
-/** A TCP proxy on loopback whose target is set after it listens. */
-async function startProxy(): Promise<{ port: number; setTarget(port: number): void; close(): void }> {
-  let target = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => sockets.delete(s));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    setTarget: (port) => {
-      target = port;
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
+import type { TcpProxy } from '../helpers/tcp-proxy';
 
 async function metricValue(service: Service, line: RegExp): Promise<number> {
   const text = await service.registry.metrics();
@@ -54,12 +29,12 @@ async function metricValue(service: Service, line: RegExp): Promise<number> {
 for (const protocol of ['grpc', 'http/protobuf'] as const) {
   describe(`${protocol === 'grpc' ? 'a gRPC' : 'an HTTP'} exporter that loops back to its own receiver`, () => {
     let service: Service;
-    let proxy: Awaited<ReturnType<typeof startProxy>>;
+    let proxy: TcpProxy;
     let log: CapturedLog;
     let dir: string;
 
     before(async () => {
-      proxy = await startProxy();
+      proxy = await startTcpProxy();
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'betrace-loop-'));
       fs.writeFileSync(path.join(dir, 'rules.yaml'), 'rules: []\n');
       const endpoint = protocol === 'grpc' ? `127.0.0.1:${proxy.port}` : `http://127.0.0.1:${proxy.port}`;

@@ -163,4 +163,17 @@ describe('with the queue disabled and a sender deadline', () => {
     const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
     assert.match(text, /^betrace_exporter_failed_requests_total\{reason="deadline"\} 1$/m);
   });
+
+  it('answers a sender in time even when the downstream hangs', async () => {
+    h.sink!.setDelay(5000);
+    const client = createRawClient(h.grpcEndpoint);
+    let outcome;
+    try {
+      outcome = await callUnary(client, buildRequest([{ spans: [{ traceId: hexId(16), spanId: hexId(8), name: 'a.step' }] }]), undefined, 1000);
+    } finally {
+      client.close();
+      h.sink!.reset();
+    }
+    assert.equal(outcome.error?.code, 14, `the processor's own answer, not the sender's DEADLINE_EXCEEDED: ${outcome.error?.details}`);
+  });
 });

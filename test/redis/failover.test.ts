@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { captureLog } from '../helpers/log-capture';
 import { startOtlpSink } from '../helpers/otlp-sink';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 import { skipUnless } from '../helpers/requirements';
 import { callUnary, createRawClient } from '../receiver/raw-grpc';
 import { startMember, sumMetric, waitUntil, writeMemberConfig } from './fleet-harness';
@@ -27,6 +28,7 @@ import type { ChildProcess } from 'node:child_process';
 import type * as grpc from '@grpc/grpc-js';
 
 import type { OtlpSink } from '../helpers/otlp-sink';
+import type { TcpProxy } from '../helpers/tcp-proxy';
 import type { UnaryOutcome } from '../receiver/raw-grpc';
 import type { FleetMember } from './fleet-harness';
 import type { RedisProcess } from './redis-process';
@@ -374,5 +376,66 @@ describe('wrong redis credentials', { skip: SKIP }, () => {
     const refused = await member.send(toRounds([trace], 1)[0][0].request);
     assert.equal(refused.error?.code, 14);
     assert.match(refused.error?.details ?? '', /refused the credentials of buffer\.redis\.url/);
+  });
+});
+
+describe('a connection to redis that goes silent while redis is fine', { skip: SKIP }, () => {
+  let redis: RedisProcess;
+  let proxy: TcpProxy;
+  let sink: OtlpSink;
+  let member: FleetMember;
+
+  before(async () => {
+    redis = await startRedis();
+    proxy = await startTcpProxy(redis.port);
+    sink = await startOtlpSink({ protocol: 'grpc' });
+    member = await startMember(`redis://127.0.0.1:${proxy.port}`, 'silent:', sink, {
+      rules: { 'steps.yaml': EVERY_SPAN_RULE },
+      fleet: { commandTimeoutMs: 200, heartbeatMs: 100 },
+    });
+  });
+  after(async () => {
+    await member?.stop();
+    proxy?.close();
+    await sink?.close();
+    await redis?.close();
+  });
+
+  it('is dropped after a few unanswered heartbeats, and a new one makes the instance ready again', async () => {
+    const before = proxy.connections();
+    proxy.freeze();
+    await waitUntil('not ready', async () => (await fetch(`${member.adminUrl}/readyz`)).status === 503, 5000);
+    await waitUntil('connected again', () => proxy.connections() > before, 5000);
+    await waitUntil('ready again', async () => (await fetch(`${member.adminUrl}/readyz`)).status === 200, 5000);
+    const [trace] = createStepTraces(1, 1);
+    assert.equal((await member.send(toRounds([trace], 1)[0][0].request)).error, null);
+  });
+});
+
+describe('a redis user that may not run PING', { skip: SKIP }, () => {
+  let redis: RedisProcess;
+  let sink: OtlpSink;
+  let member: FleetMember;
+
+  before(async () => {
+    redis = await startRedis({ extraArgs: ['--user', 'default', 'off', '--user', 'bt', 'on', '>bt-password', '~*', '&*', '+@all', '-ping'] });
+    sink = await startOtlpSink({ protocol: 'grpc' });
+    member = await startMember(`redis://bt:bt-password@127.0.0.1:${redis.port}`, 'acl:', sink, {
+      rules: { 'steps.yaml': EVERY_SPAN_RULE },
+      fleet: { heartbeatMs: 50 },
+    });
+  });
+  after(async () => {
+    await member?.stop();
+    await sink?.close();
+    await redis?.close();
+  });
+
+  it('counts the refused PING as an answer and stays ready', async () => {
+    await waitUntil('ready', async () => (await fetch(`${member.adminUrl}/readyz`)).status === 200, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal((await fetch(`${member.adminUrl}/readyz`)).status, 200);
+    const [trace] = createStepTraces(1, 1);
+    assert.equal((await member.send(toRounds([trace], 1)[0][0].request)).error, null);
   });
 });

@@ -37,6 +37,8 @@ export interface RedisProcessOptions {
   readonly maxMemory?: string;
   /** `requirepass`: clients must authenticate with this password. */
   readonly password?: string;
+  /** More redis-server arguments (`--user ...`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** One redis-server. */
@@ -160,6 +162,7 @@ function spawnServer(port: number, dir: string, options: RedisProcessOptions): P
   ];
   if (options.maxMemory !== undefined) args.push('--maxmemory', options.maxMemory, '--maxmemory-policy', 'noeviction');
   if (options.password !== undefined) args.push('--requirepass', options.password);
+  if (options.extraArgs !== undefined) args.push(...options.extraArgs);
   if (options.cluster === true) {
     args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
   }
