@@ -21,7 +21,7 @@ export const PROCESSOR_ERRORS = {
   ERR_RECEIVER_BODY_TOO_LARGE:
     'a request body is over the configured limit, before or after decompression (gRPC RESOURCE_EXHAUSTED, HTTP 413)',
   ERR_RECEIVER_BAD_GZIP:
-    'a request body is not valid gzip (HTTP 400; over gRPC the transport answers INTERNAL, not retryable)',
+    'a request body does not inflate as its Content-Encoding says (gzip, deflate, zstd; HTTP 400; over gRPC the transport answers INTERNAL, not retryable)',
   ERR_RECEIVER_UNSUPPORTED_MEDIA_TYPE:
     'an OTLP/HTTP request with a content type other than protobuf or JSON (HTTP 415)',
   ERR_RECEIVER_SHUTTING_DOWN:

@@ -7,7 +7,7 @@
 /** Codes the receivers raise that the processor registry does not list yet. */
 export const RECEIVER_ERRORS = {
   ERR_RECEIVER_UNSUPPORTED_ENCODING:
-    'an OTLP/HTTP request with a Content-Encoding other than gzip or identity (HTTP 400)',
+    'an OTLP/HTTP request with a Content-Encoding other than gzip, deflate, zstd (Node.js 22.15 or later) or identity (HTTP 400)',
   ERR_RECEIVER_EXPORT_LOOP:
     "a request that this processor exported itself came back to its receiver: exporters.otlp.endpoint leads back to it (gRPC INVALID_ARGUMENT, HTTP 400)",
   ERR_RECEIVER_CLIENT_ABORTED:

@@ -1,6 +1,6 @@
 /**
  * Reads an OTLP/HTTP request body under a byte limit that holds both on the
- * wire and after gzip inflation. Inflation is streamed and stops at the
+ * wire and after inflation (gzip, deflate, zstd). Inflation is streamed and stops at the
  * limit, so a small compressed body never expands into a large buffer.
  */
 
@@ -14,12 +14,30 @@ import type { IncomingMessage } from 'node:http';
 export interface BodyReadOptions {
   /** Limit on the wire bytes and on the inflated bytes. */
   readonly maxBytes: number;
-  /** True when the body is gzip-compressed (Content-Encoding: gzip). */
-  readonly gzip: boolean;
+  /** The body's Content-Encoding when it is compressed; null for identity. */
+  readonly encoding: BodyEncoding | null;
+}
+
+/** Content encodings the receiver inflates. */
+export type BodyEncoding = 'gzip' | 'deflate' | 'zstd';
+
+/** Whether this Node.js can inflate zstd (22.15 and later). */
+export const ZSTD_AVAILABLE = typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
+
+function createInflater(encoding: BodyEncoding): zlib.Gunzip | zlib.Inflate | NodeJS.ReadWriteStream {
+  switch (encoding) {
+    case 'gzip':
+      return zlib.createGunzip();
+    // HTTP's deflate is the zlib format (RFC 9110 8.4.1.2), as the Collector reads it.
+    case 'deflate':
+      return zlib.createInflate();
+    case 'zstd':
+      return (zlib as unknown as { createZstdDecompress(): NodeJS.ReadWriteStream }).createZstdDecompress();
+  }
 }
 
 /**
- * Resolves the body (inflated when gzip). Rejects with
+ * Resolves the body (inflated when compressed). Rejects with
  * ERR_RECEIVER_BODY_TOO_LARGE, ERR_RECEIVER_BAD_GZIP (corrupt or truncated)
  * or ERR_RECEIVER_CLIENT_ABORTED. After a rejection the rest of the body is
  * not read; the caller decides whether to drain it or close the connection.
@@ -28,7 +46,7 @@ export function readRequestBody(req: IncomingMessage, options: BodyReadOptions):
   const { maxBytes } = options;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const inflater = options.gzip ? zlib.createGunzip() : null;
+    const inflater = options.encoding === null ? null : createInflater(options.encoding) as zlib.Gunzip;
     let wireBytes = 0;
     let bodyBytes = 0;
     let settled = false;
@@ -97,7 +115,7 @@ export function readRequestBody(req: IncomingMessage, options: BodyReadOptions):
       });
       inflater.on('end', succeed);
       inflater.on('error', (err: Error) => {
-        const message = `request body is not valid gzip: ${err.message}`;
+        const message = `request body is not valid ${options.encoding}: ${err.message}`;
         fail(new BetraceError('ERR_RECEIVER_BAD_GZIP', message));
       });
     }

@@ -18,13 +18,14 @@ import { encodeExportResponse } from '../../proto/export-response';
 import { otlpJsonToProtobuf } from '../../proto/otlp-json';
 import { BetraceError } from '../errors';
 import { fromListenAddress, toListenAddress } from './endpoint';
-import { readRequestBody } from './http-body';
+import { ZSTD_AVAILABLE, readRequestBody } from './http-body';
 import { createLogErrorOnce, toErrorKind } from './log-once';
 import { LOOP_GUARD_HEADER, refuseOwnExport } from './loop-guard';
 import { RPC_CODE, toRefusal, toRetryAfterSeconds } from './refusal';
 import { encodeRpcStatus, toRpcStatusJson } from './rpc-status';
 import { loadReceiverTls } from './tls';
 
+import type { BodyEncoding } from './http-body';
 import type { IngestResult, Receiver, ReceiverDeps, TraceIngest } from './ingest';
 import type { LogErrorOnce } from './log-once';
 import type { ReceiverMetrics } from './metrics';
@@ -174,7 +175,7 @@ async function readTraceRequest(
       `unsupported content type "${mediaType}"; use ${PROTOBUF_TYPE} or ${JSON_TYPE}`,
     );
   }
-  const gzip = isGzip(req.headers['content-encoding']);
+  const encoding = toBodyEncoding(req.headers['content-encoding']);
   const maxBytes = context.config.maxRequestBodySizeBytes;
   const declaredBytes = toContentLength(req);
   if (declaredBytes !== null && declaredBytes > maxBytes) {
@@ -184,7 +185,7 @@ async function readTraceRequest(
     );
   }
   sendContinue();
-  const body = await readRequestBody(req, { maxBytes, gzip });
+  const body = await readRequestBody(req, { maxBytes, encoding });
   return mediaType === JSON_TYPE ? otlpJsonToProtobuf(body) : body;
 }
 
@@ -286,13 +287,14 @@ function toMediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
 }
 
-function isGzip(contentEncoding: string | undefined): boolean {
+function toBodyEncoding(contentEncoding: string | undefined): BodyEncoding | null {
   const encoding = (contentEncoding ?? '').trim().toLowerCase();
-  if (encoding === 'gzip') return true;
-  if (encoding === '' || encoding === 'identity') return false;
+  if (encoding === '' || encoding === 'identity') return null;
+  if (encoding === 'gzip' || encoding === 'deflate' || (encoding === 'zstd' && ZSTD_AVAILABLE)) return encoding;
+  const zstdNote = encoding === 'zstd' ? ' (zstd needs Node.js 22.15 or later)' : '';
   throw new BetraceError(
     'ERR_RECEIVER_UNSUPPORTED_ENCODING',
-    `unsupported content encoding "${encoding}"; use gzip or none`,
+    `unsupported content encoding "${encoding}"${zstdNote}; use ${ZSTD_AVAILABLE ? 'gzip, deflate, zstd' : 'gzip, deflate'} or none`,
   );
 }
 

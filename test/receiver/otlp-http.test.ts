@@ -309,6 +309,34 @@ describe('createHttpReceiver: compression and the body limit', () => {
     assert.equal(ingest.requests[1].bytes.length, 0);
   });
 
+  it('inflates deflate bodies, and zstd where Node.js has it', async () => {
+    const { receiver, ingest, deps } = await startReceiver();
+    const request = await sampleRequest();
+    const deflated = await sendHttp(receiver.endpoint, zlib.deflateSync(request), {
+      headers: { ...PROTOBUF, 'Content-Encoding': 'deflate' },
+    });
+    assert.equal(deflated.status, 200);
+    assert.deepEqual(ingest.requests[0].bytes, Buffer.from(request));
+    const corrupt = await sendHttp(receiver.endpoint, Buffer.from('not deflate'), {
+      headers: { ...PROTOBUF, 'Content-Encoding': 'deflate' },
+    });
+    assert.equal(corrupt.status, 400);
+    assert.match(decodeRpcStatus(corrupt.body).message, /not valid deflate/);
+
+    const zstd = (zlib as unknown as { zstdCompressSync?: (b: Uint8Array) => Buffer }).zstdCompressSync;
+    const zstdReply = await sendHttp(receiver.endpoint, zstd === undefined ? Buffer.from(request) : zstd(request), {
+      headers: { ...PROTOBUF, 'Content-Encoding': 'zstd' },
+    });
+    if (zstd === undefined) {
+      assert.equal(zstdReply.status, 400);
+      assert.match(decodeRpcStatus(zstdReply.body).message, /zstd needs Node\.js 22\.15 or later/);
+      assert.equal(await refused(deps, 'unsupported_encoding'), 1);
+    } else {
+      assert.equal(zstdReply.status, 200);
+      assert.deepEqual(ingest.requests[1].bytes, Buffer.from(request));
+    }
+  });
+
   it('refuses corrupt and truncated gzip with 400', async () => {
     const { receiver, ingest, deps } = await startReceiver();
     const gzipped = zlib.gzipSync(await sampleRequest());
@@ -325,7 +353,7 @@ describe('createHttpReceiver: compression and the body limit', () => {
     assert.equal(await refused(deps, 'bad_gzip'), 2);
   });
 
-  it('refuses content encodings other than gzip with 400', async () => {
+  it('refuses content encodings other than gzip, deflate and zstd with 400', async () => {
     const { receiver, ingest, deps } = await startReceiver();
     const headers = { ...JSON_TYPE, 'Content-Encoding': 'br' };
     const reply = await sendHttp(receiver.endpoint, '{}', { headers });
