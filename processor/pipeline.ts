@@ -290,9 +290,7 @@ export class Pipeline implements TraceIngest {
     if (refusal !== null) return Promise.reject(new IngestRefusedError(refusal.code, refusal.message, total, { retryable: true }));
     if (spans.length === 0) return STORED_NOTHING;
     return fleet.buffer.store(traceIds, spans, toRuleSetKey(this.currentSet), this.now()).catch((err: unknown) => {
-      const failure = err instanceof BetraceError && err.code === 'ERR_REDIS_UNAVAILABLE'
-        ? { code: err.code, message: err.message }
-        : fleet.storeFailure(err);
+      const failure = fleet.storeFailure(err);
       throw new IngestRefusedError(failure.code, failure.message, total, { retryable: true, cause: err });
     });
   }

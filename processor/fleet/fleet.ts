@@ -14,6 +14,7 @@ import { ReplyError } from 'ioredis';
 import { RedisTraceBuffer } from '../buffer/redis-buffer';
 import { createRedisConnection } from '../buffer/redis-connection';
 import { createRedisMetrics } from '../buffer/redis-metrics';
+import { BetraceError } from '../errors';
 import { EMPTY_API_RULES } from '../rules/api-rules-file';
 import { loadRuleSet } from '../rules/rule-loader';
 import { FleetRuleSync } from './fleet-rule-sync';
@@ -137,6 +138,8 @@ export function createFleet(config: BufferConfig, registry: Registry, logger: Lo
           return null;
         },
         storeFailure(err) {
+          // The buffer's own refusals (Redis out of memory) are already worded for the sender.
+          if (err instanceof BetraceError && err.code === 'ERR_REDIS_UNAVAILABLE') return { code: err.code, message: err.message };
           connection.noteFailure(err);
           // Redis's own refusals say what went wrong; a lost or silent
           // connection is told as such, without the client library's words.

@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { BetraceError } from '../errors';
 
 import type { IncomingMessage } from 'node:http';
+import type { Transform } from 'node:stream';
 
 /** How to read one body. */
 export interface BodyReadOptions {
@@ -24,7 +25,7 @@ export type BodyEncoding = 'gzip' | 'deflate' | 'zstd';
 /** Whether this Node.js can inflate zstd (22.15 and later). */
 export const ZSTD_AVAILABLE = typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress === 'function';
 
-function createInflater(encoding: BodyEncoding): zlib.Gunzip | zlib.Inflate | NodeJS.ReadWriteStream {
+function createInflater(encoding: BodyEncoding): Transform {
   switch (encoding) {
     case 'gzip':
       return zlib.createGunzip();
@@ -32,7 +33,7 @@ function createInflater(encoding: BodyEncoding): zlib.Gunzip | zlib.Inflate | No
     case 'deflate':
       return zlib.createInflate();
     case 'zstd':
-      return (zlib as unknown as { createZstdDecompress(): NodeJS.ReadWriteStream }).createZstdDecompress();
+      return (zlib as unknown as { createZstdDecompress(): Transform }).createZstdDecompress();
   }
 }
 
@@ -46,7 +47,7 @@ export function readRequestBody(req: IncomingMessage, options: BodyReadOptions):
   const { maxBytes } = options;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const inflater = options.encoding === null ? null : createInflater(options.encoding) as zlib.Gunzip;
+    const inflater = options.encoding === null ? null : createInflater(options.encoding);
     let wireBytes = 0;
     let bodyBytes = 0;
     let settled = false;

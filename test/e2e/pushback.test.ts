@@ -15,13 +15,22 @@ import type { Harness } from '../helpers/processor-harness';
 
 const RULES = 'rules:\n  - id: needs-b\n    condition: when { a.step } always { b.step }\n';
 
-async function send(h: Harness, traceId: string, name = 'a.step') {
+/** Sends one span of `traceId`; the sender gives up after `timeoutMs`. */
+async function send(h: Harness, traceId: string, name = 'a.step', timeoutMs?: number) {
   const client = createRawClient(h.grpcEndpoint);
   try {
-    return await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name }] }]));
+    return await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name }] }]), undefined, timeoutMs);
   } finally {
     client.close();
   }
+}
+
+/** A processor whose exporter has the queue disabled and retries as `retry` says. */
+function startWithoutQueue(retry: string): Promise<Harness> {
+  return startHarness({
+    rules: { 'r.yaml': RULES },
+    exporterConfig: ['queue: { enabled: false }', `retry: ${retry}`].join('\n'),
+  });
 }
 
 describe('a full exporter queue', () => {
@@ -67,13 +76,7 @@ describe('a full exporter queue', () => {
 describe('with the queue disabled', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({
-      rules: { 'r.yaml': RULES },
-      exporterConfig: [
-        'queue: { enabled: false }',
-        'retry: { initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 150ms }',
-      ].join('\n'),
-    });
+    h = await startWithoutQueue('{ initial_interval: 10ms, max_interval: 20ms, max_elapsed_time: 150ms }');
   });
   after(async () => {
     await h.stop();
@@ -130,13 +133,7 @@ describe('eviction under max_traces', () => {
 describe('with the queue disabled and a sender deadline', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({
-      rules: { 'r.yaml': RULES },
-      exporterConfig: [
-        'queue: { enabled: false }',
-        'retry: { initial_interval: 20ms, max_interval: 50ms, max_elapsed_time: 10s }',
-      ].join('\n'),
-    });
+    h = await startWithoutQueue('{ initial_interval: 20ms, max_interval: 50ms, max_elapsed_time: 10s }');
   });
   after(async () => {
     await h.stop();
@@ -145,13 +142,7 @@ describe('with the queue disabled and a sender deadline', () => {
   it('stops retrying the forward at the sender\'s deadline and answers in time, so a late success cannot duplicate it', async () => {
     const traceId = hexId(16);
     h.sink!.failNext(1000, { grpcCode: 14 });
-    const client = createRawClient(h.grpcEndpoint);
-    let outcome;
-    try {
-      outcome = await callUnary(client, buildRequest([{ spans: [{ traceId, spanId: hexId(8), name: 'a.step' }] }]), undefined, 300);
-    } finally {
-      client.close();
-    }
+    const outcome = await send(h, traceId, 'a.step', 300);
     assert.equal(outcome.error?.code, 14, 'UNAVAILABLE, answered before the sender gave up');
     assert.match(outcome.error?.details ?? '', /deadline/);
     await new Promise((r) => setTimeout(r, 100));
@@ -166,14 +157,8 @@ describe('with the queue disabled and a sender deadline', () => {
 
   it('answers a sender in time even when the downstream hangs', async () => {
     h.sink!.setDelay(5000);
-    const client = createRawClient(h.grpcEndpoint);
-    let outcome;
-    try {
-      outcome = await callUnary(client, buildRequest([{ spans: [{ traceId: hexId(16), spanId: hexId(8), name: 'a.step' }] }]), undefined, 1000);
-    } finally {
-      client.close();
-      h.sink!.reset();
-    }
+    const outcome = await send(h, hexId(16), 'a.step', 1000);
+    h.sink!.reset();
     assert.equal(outcome.error?.code, 14, `the processor's own answer, not the sender's DEADLINE_EXCEEDED: ${outcome.error?.details}`);
   });
 });
